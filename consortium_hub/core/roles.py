@@ -1,0 +1,72 @@
+"""The roles a user can hold and what each may do, in one table.
+
+A role is held in a scope: ORCID-wide, one consortium, or one organisation. What a role may do is
+granted per *area* (a model declares its area); the scope decides which rows it applies to.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
+ALL_ACTIONS = frozenset({VIEW, ADD, CHANGE, DELETE})
+
+
+class Role(models.TextChoices):
+    ORCID_ADMIN = "orcid_admin", _("ORCID admin")
+    ORCID_ENGAGEMENT = "orcid_engagement", _("ORCID engagement lead")
+    ORCID_SUPPORT = "orcid_support", _("ORCID support")
+    ORCID_FINANCE = "orcid_finance", _("ORCID finance")
+    LEAD_ADMIN = "lead_admin", _("Consortium lead admin")
+    LEAD_SUPPORT = "lead_support", _("Consortium lead support")
+    LEAD_FINANCE = "lead_finance", _("Consortium lead finance")
+    MEMBER_CONTACT = "member_contact", _("Member organisation contact")
+
+
+class Scope(models.TextChoices):
+    ORCID = "orcid", _("ORCID-wide")
+    CONSORTIUM = "consortium", _("One consortium")
+    ORGANISATION = "organisation", _("One organisation")
+
+
+ROLE_SCOPE: dict[str, str] = {
+    Role.ORCID_ADMIN: Scope.ORCID,
+    Role.ORCID_ENGAGEMENT: Scope.ORCID,
+    Role.ORCID_SUPPORT: Scope.ORCID,
+    Role.ORCID_FINANCE: Scope.ORCID,
+    Role.LEAD_ADMIN: Scope.CONSORTIUM,
+    Role.LEAD_SUPPORT: Scope.CONSORTIUM,
+    Role.LEAD_FINANCE: Scope.CONSORTIUM,
+    Role.MEMBER_CONTACT: Scope.ORGANISATION,
+}
+
+ORCID_ROLES = frozenset(r for r, s in ROLE_SCOPE.items() if s == Scope.ORCID)
+# Roles that must sign in with a second factor: they can change or oversee whole consortia.
+MFA_REQUIRED_ROLES = ORCID_ROLES | {Role.LEAD_ADMIN}
+
+READ = frozenset({VIEW})
+WRITE = ALL_ACTIONS
+
+# Areas:
+#   directory  consortia, organisations, memberships
+#   contacts   contacts and their roles (members keep their own up to date)
+#   people     users, role assignments and invitations
+#   feed       ORCID's change feed (acknowledging changes)
+#   audit      the change log across objects
+#   jobs       background job runs
+GRANTS: dict[str, dict[str, frozenset[str]]] = {
+    Role.ORCID_ADMIN: {"*": WRITE},
+    Role.ORCID_ENGAGEMENT: {"directory": READ, "contacts": READ, "feed": WRITE, "people": READ},
+    Role.ORCID_SUPPORT: {"directory": READ, "contacts": READ},
+    Role.ORCID_FINANCE: {"directory": READ, "contacts": READ},
+    Role.LEAD_ADMIN: {"directory": WRITE, "contacts": WRITE, "people": WRITE},
+    Role.LEAD_SUPPORT: {"directory": READ, "contacts": READ},
+    Role.LEAD_FINANCE: {"directory": READ, "contacts": READ},
+    Role.MEMBER_CONTACT: {"directory": READ, "contacts": WRITE},
+}
+
+
+def role_grants(role: str, area: str, action: str) -> bool:
+    grants = GRANTS.get(role, {})
+    return action in grants.get(area, grants.get("*", frozenset()))

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from consortium_hub.core.access import get_for_user_or_404
+from consortium_hub.core.api.viewsets import AccessViewSet
+from consortium_hub.directory import feed, selectors, services
+from consortium_hub.directory.api import serializers as s
+from consortium_hub.directory.filters import ConsortiumFilter, ContactFilter, MembershipFilter, OrganisationFilter
+from consortium_hub.directory.models import Consortium
+
+
+class ConsortiumViewSet(AccessViewSet):
+    serializer_class = s.ConsortiumSerializer
+    selector = staticmethod(selectors.consortium_list)
+    filterset_class = ConsortiumFilter
+
+
+class WritableViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, AccessViewSet):
+    """Writes go through the area's services, which check access again and validate."""
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = self.create_object(serializer.validated_data)
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = self.update_object(serializer.instance, serializer.validated_data)
+
+    def perform_destroy(self, instance: Any) -> None:
+        self.delete_object(instance)
+
+
+class OrganisationViewSet(WritableViewSet):
+    serializer_class = s.OrganisationSerializer
+    selector = staticmethod(selectors.organisation_list)
+    filterset_class = OrganisationFilter
+
+    def create_object(self, data: dict) -> Any:
+        return services.organisation_create(user=self.request.user, **data)
+
+    def update_object(self, instance: Any, data: dict) -> Any:
+        return services.organisation_update(user=self.request.user, organisation=instance, **data)
+
+    def delete_object(self, instance: Any) -> None:
+        services.organisation_delete(user=self.request.user, organisation=instance)
+
+
+class ContactViewSet(WritableViewSet):
+    access_area = "contacts"
+    serializer_class = s.ContactSerializer
+    selector = staticmethod(selectors.contact_list)
+    filterset_class = ContactFilter
+
+    def create_object(self, data: dict) -> Any:
+        return services.contact_create(user=self.request.user, **data)
+
+    def update_object(self, instance: Any, data: dict) -> Any:
+        data.pop("organisation", None)
+        return services.contact_update(user=self.request.user, contact=instance, **data)
+
+    def delete_object(self, instance: Any) -> None:
+        services.contact_delete(user=self.request.user, contact=instance)
+
+
+class MembershipViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, AccessViewSet):
+    serializer_class = s.MembershipSerializer
+    selector = staticmethod(selectors.membership_list)
+    filterset_class = MembershipFilter
+
+    def perform_create(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("reason", None)
+        serializer.instance = services.membership_create(user=self.request.user, **data)
+
+    def perform_update(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("organisation", None)
+        serializer.instance = services.membership_update(user=self.request.user, membership=serializer.instance,
+                                                         **data)
+
+
+class ChangeFeedViewSet(AccessViewSet):
+    """ORCID's feed of directory changes not yet acknowledged (`?all=1` includes acknowledged ones)."""
+
+    access_area = "feed"
+    serializer_class = s.ChangeSerializer
+
+    def get_queryset(self) -> Any:
+        consortium = None
+        if self.request.query_params.get("consortium"):
+            consortium = get_for_user_or_404(self.request.user, Consortium,
+                                             pk=self.request.query_params["consortium"])
+        return selectors.change_feed(user=self.request.user, consortium=consortium,
+                                     include_acknowledged=self.request.query_params.get("all") == "1")
+
+    @extend_schema(request=s.AcknowledgeSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"])
+    def acknowledge(self, request: Any) -> Response:
+        body = s.AcknowledgeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        consortium = None
+        if body.validated_data.get("consortium"):
+            consortium = get_for_user_or_404(request.user, Consortium, pk=body.validated_data["consortium"])
+        count = feed.acknowledge(user=request.user, change_ids=body.validated_data.get("ids"), consortium=consortium)
+        return Response({"acknowledged": count}, status=status.HTTP_200_OK)

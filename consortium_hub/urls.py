@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from consortium_hub.core import views as core_views
+from consortium_hub.core.admin_site import restrict_admin_to_orcid_admins
+
+restrict_admin_to_orcid_admins(admin.site)
+
+api_v1 = [
+    path("", include("consortium_hub.directory.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("", include("consortium_hub.core.urls")),
+    path("", include("consortium_hub.accounts.urls")),
+    path("directory/", include("consortium_hub.directory.urls")),
+    path("audit/", include("consortium_hub.audit.urls")),
+    path("jobs/", include("consortium_hub.jobs.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include((api_v1, "api"))),
+    path("admin/", admin.site.urls),
+    path("healthz", core_views.healthz, name="healthz"),
+]
