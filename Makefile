@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# The demo signs in with ORCID against the bundled emulator; set ORCID_* to use the real sandbox.
+demo: export ORCID_BASE_URL ?= http://127.0.0.1:8090
+demo: export ORCID_CLIENT_ID ?= APP-DEMO
+demo: export ORCID_CLIENT_SECRET ?= demo-secret
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
@@ -24,7 +28,7 @@ demo: $(STAMP)
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(PY) manage.py run_huey --workers 2 --worker-type thread & \
 	  $(PY) manage.py run_orcid_emulator --port 8090 & \
-	  ORCID_BASE_URL=$${ORCID_BASE_URL:-http://127.0.0.1:8090} $(PY) manage.py runserver 127.0.0.1:8000
+	  $(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not browser and not redis" -n 2

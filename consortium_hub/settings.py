@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "huey.contrib.djhuey",
     "allauth",
     "allauth.account",
@@ -99,6 +100,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "consortium_hub.urls"
 WSGI_APPLICATION = "consortium_hub.wsgi.application"
+FORMS_URLFIELD_ASSUME_HTTPS = True
 AUTH_USER_MODEL = "accounts.User"
 
 TEMPLATES = [
@@ -242,6 +244,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI from the sidecar package, served locally: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipStatusEnum": "consortium_hub.directory.models.Membership.Status",
+        "ConsortiumStatusEnum": "consortium_hub.directory.models.Consortium.Status",
+    },
 }
 
 # --- Email -------------------------------------------------------------------------------------

@@ -15,3 +15,4 @@ SITE_URL = "http://testserver"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # allauth's own rate limits would throttle the test client long before django-axes; axes is what we test.
 ACCOUNT_RATE_LIMITS = False
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns about a missing one)

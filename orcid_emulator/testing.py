@@ -94,12 +94,18 @@ def submit_consent(
 ) -> str:
     """Load the consent page, submit it, and return the redirect ``Location``.
 
-    Raises ``RuntimeError`` if the emulator answers with anything but a redirect
-    (for example the 400 page for an unregistered redirect_uri).
+    Raises ``RuntimeError`` if there is no consent page (an error redirect, or
+    the 400 page for an unregistered redirect_uri) or the submission does not
+    redirect.
     """
     opener = urllib.request.build_opener(_NoRedirect)
-    with opener.open(authorize_url, timeout=timeout) as page:
-        form = parse_consent_form(page.read().decode(), page.geturl())
+    try:
+        with opener.open(authorize_url, timeout=timeout) as page:
+            form = parse_consent_form(page.read().decode(), page.geturl())
+    except urllib.error.HTTPError as exc:
+        # e.g. invalid_scope is redirected straight back without a consent page
+        detail = exc.headers.get("Location") or exc.read()[:500]
+        raise RuntimeError(f"no consent page, got {exc.code}: {detail!r}") from exc
     body = urlencode(form.submission(orcid=orcid, email=email, action=action)).encode()
     request = urllib.request.Request(form.action, data=body, method="POST")
     try:

@@ -202,19 +202,22 @@ def get_for_user_or_404(
     user: Any,
     model_or_queryset: type[M] | models.QuerySet,
     action: str = VIEW,
+    *,
+    area: str | None = None,
     **lookup: Any,
 ) -> M:
     """The one object lookup every view and API view uses.
 
     Invisible objects are 404 (never reveal that an id exists in another consortium); visible
-    objects the user may not `action` are 403.
+    objects the user may not `action` are 403. `area` overrides the model's own area, for views
+    of a model under another area's grant (the change feed shows audit records under "feed").
     """
     queryset = model_or_queryset if isinstance(model_or_queryset, models.QuerySet) else model_or_queryset.objects.all()
     try:
-        obj = queryset.visible_to(user, VIEW).get(**lookup)
+        obj = queryset.visible_to(user, VIEW, area).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
-    if action != VIEW and not AccessScope.for_user(user).can(action, obj):
+    if action != VIEW and not AccessScope.for_user(user).can(action, obj, area):
         raise PermissionDenied
     return obj
 

@@ -193,7 +193,7 @@ class MembershipStatusChange(DomainModel):
     reason = models.CharField(_("reason"), max_length=255, blank=True)
 
     class Meta:
-        ordering = ["membership", "effective_on", "pk"]
+        ordering = ["membership", "pk"]  # in the order they were recorded
 
 
 class Contact(DomainModel):
@@ -285,3 +285,6 @@ class ChangeAcknowledgement(models.Model):
     change = models.OneToOneField("audit.ChangeRecord", on_delete=models.CASCADE, related_name="acknowledgement")
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
+
+
+from consortium_hub.directory.models_import import ImportBatch  # noqa: E402,F401  (registered with the app)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from consortium_hub.directory import views
+from consortium_hub.directory import views_import
 
 app_name = "directory"
 
@@ -32,4 +33,7 @@ urlpatterns = [
     path("changes/acknowledge/", views.change_feed_acknowledge, name="change_feed_acknowledge"),
     path("search/", views.search, name="search"),
     path("export/<slug:kind>/", views.export, name="export"),
+    path("imports/new/", views_import.import_start, name="import_start"),
+    path("imports/<int:pk>/", views_import.import_preview, name="import_preview"),
+    path("imports/<int:pk>/confirm/", views_import.import_confirm, name="import_confirm"),
 ]

@@ -186,6 +186,9 @@ class ContactList(ListPage):
     template_name = "directory/contact_list.html"
     partial_template_name = "directory/_contact_table.html"
 
+    def extra_context(self) -> dict:
+        return {"can_add": access_scope(self.request.user).allows_anything("contacts", ADD)}
+
 
 @login_required
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -169,6 +169,9 @@ def test_submit_consent_helper(orcid_emulator: EmulatorServer) -> None:
     assert query_of(denied)["error"] == "access_denied"
     with pytest.raises(RuntimeError):
         submit_consent(url, email="nobody@example.org")
+    with pytest.raises(RuntimeError, match="invalid_scope"):
+        # django-allauth's default OIDC scope; ORCID only knows "openid".
+        submit_consent(orcid_emulator.authorize_url(CLIENT_ID, REDIRECT_URI, scope="openid profile email"))
 
 
 def test_html_is_escaped(orcid_emulator: EmulatorServer) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from orcid_emulator import DEMO_RECORDS, EmulatorServer, is_valid_orcid_id
+from orcid_emulator import DEMO_RECORDS, Client, EmulatorServer, SigningKey, is_valid_orcid_id
 from orcid_emulator.errors import Conflict, StateError
 
 from .support import REDIRECT_URI, Flow, query_of
@@ -121,10 +121,7 @@ def test_reset(flow: Flow) -> None:
     assert requests.post(server.url("/_emulator/records"), json={"given_name": "Temp"}).json()["orcid"] == again["orcid"]
 
 
-def test_server_without_records(signing_key: object) -> None:
-    from orcid_emulator import Client, SigningKey
-
-    assert isinstance(signing_key, SigningKey)
+def test_server_without_records(signing_key: SigningKey) -> None:
     with EmulatorServer(clients=[Client("APP-E", "s", [REDIRECT_URI])], records=[], signing_key=signing_key) as server:
         assert server.state.records() == []
         page = requests.get(server.authorize_url("APP-E", REDIRECT_URI))

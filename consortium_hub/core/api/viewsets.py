@@ -18,13 +18,15 @@ class AccessViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     selector: Any = None
     access_area: str = "directory"
+    # Set when the model's own area is not the grant that applies here (see get_for_user_or_404).
+    object_area: str | None = None
 
     def get_queryset(self) -> Any:
         return self.selector(user=self.request.user)
 
     def get_object(self) -> Any:
         lookup = {self.lookup_field: self.kwargs[self.lookup_url_kwarg or self.lookup_field]}
-        obj = get_for_user_or_404(self.request.user, self.get_queryset(), **lookup)
+        obj = get_for_user_or_404(self.request.user, self.get_queryset(), area=self.object_area, **lookup)
         self.check_object_permissions(self.request, obj)
         return obj
 

@@ -53,7 +53,9 @@ class OrganisationSerializer(serializers.ModelSerializer):
 
 class ContactSerializer(serializers.ModelSerializer):
     organisation = VisibleRelatedField(model=Organisation, area="contacts")
-    roles = serializers.ListField(child=serializers.ChoiceField(choices=ContactRole.Kind.choices), required=False)
+    # Written as a list of role keys; read back from the prefetched ContactRole rows.
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=ContactRole.Kind.choices), required=False,
+                                  write_only=True)
     take_voting = serializers.BooleanField(write_only=True, required=False, default=False)
 
     class Meta:
@@ -102,3 +104,27 @@ class ChangeSerializer(serializers.Serializer):
 class AcknowledgeSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(), required=False)
     consortium = serializers.IntegerField(required=False)
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["organisations", "contacts"])
+    file = serializers.FileField(allow_empty_file=True)
+
+
+class ImportBatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    format = serializers.CharField()
+    original_filename = serializers.CharField()
+    size = serializers.IntegerField()
+    row_count = serializers.IntegerField()
+    create_count = serializers.IntegerField()
+    update_count = serializers.IntegerField()
+    problem_count = serializers.IntegerField()
+    can_confirm = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    applied_at = serializers.DateTimeField(allow_null=True)
+    # kind, columns, counts, file_problems, rows (each with row, action, label, problems) and failure.
+    preview = serializers.JSONField()

@@ -8,5 +8,6 @@ router.register("organisations", views.OrganisationViewSet, basename="organisati
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("memberships", views.MembershipViewSet, basename="membership")
 router.register("changes", views.ChangeFeedViewSet, basename="change")
+router.register("imports", views.ImportViewSet, basename="import")
 
 urlpatterns = router.urls

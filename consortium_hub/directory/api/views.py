@@ -2,14 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from consortium_hub.core.access import get_for_user_or_404
 from consortium_hub.core.api.viewsets import AccessViewSet
-from consortium_hub.directory import feed, selectors, services
+from consortium_hub.directory import feed, importing, selectors, services
 from consortium_hub.directory.api import serializers as s
 from consortium_hub.directory.filters import ConsortiumFilter, ContactFilter, MembershipFilter, OrganisationFilter
 from consortium_hub.directory.models import Consortium
@@ -87,6 +91,7 @@ class ChangeFeedViewSet(AccessViewSet):
     """ORCID's feed of directory changes not yet acknowledged (`?all=1` includes acknowledged ones)."""
 
     access_area = "feed"
+    object_area = "feed"
     serializer_class = s.ChangeSerializer
 
     def get_queryset(self) -> Any:
@@ -107,3 +112,47 @@ class ChangeFeedViewSet(AccessViewSet):
             consortium = get_for_user_or_404(request.user, Consortium, pk=body.validated_data["consortium"])
         count = feed.acknowledge(user=request.user, change_ids=body.validated_data.get("ids"), consortium=consortium)
         return Response({"acknowledged": count}, status=status.HTTP_200_OK)
+
+
+class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Bulk import of organisations or contacts: upload for a preview, then confirm.
+
+    A batch is seen only by its uploader (see directory.models_import); what it writes is checked and
+    audited by the directory services, row by row, when the confirmed batch is applied.
+    """
+
+    serializer_class = s.ImportBatchSerializer
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self) -> Any:
+        return importing.batches_for(self.request.user)
+
+    def get_object(self) -> Any:
+        # Someone else's batch is 404, like any object the user cannot see.
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    @extend_schema(request={"multipart/form-data": s.ImportUploadSerializer},
+                   responses={201: s.ImportBatchSerializer})
+    def create(self, request: Any) -> Response:
+        body = s.ImportUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        too_large = importing.size_problem(upload.size) is not None
+        batch = importing.create_batch(user=request.user, kind=body.validated_data["kind"], filename=upload.name,
+                                       content=None if too_large else upload.read(), size=upload.size)
+        return Response(s.ImportBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={202: s.ImportBatchSerializer, 409: dict})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Any, pk: Any = None) -> Response:
+        batch = self.get_object()
+        if batch.status != batch.Status.PREVIEWED:
+            return Response({"detail": _("This import was already confirmed.")}, status=status.HTTP_409_CONFLICT)
+        if not batch.can_confirm:
+            return Response({"detail": _("This file has problems; correct them and upload it again."),
+                             "preview": batch.preview}, status=status.HTTP_400_BAD_REQUEST)
+        if not importing.confirm_batch(batch=batch, user=request.user):
+            return Response({"detail": _("This import was already confirmed.")}, status=status.HTTP_409_CONFLICT)
+        batch.refresh_from_db()
+        return Response(s.ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,165 @@
+"""Every route, every member of the cast, the expected status.
+
+A route added without an expectation here fails `test_every_route_has_an_expectation`. Object routes
+point at consortium A's objects, so lead_admin_b's row is the cross-consortium check (404 by id).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from consortium_hub.core.testing.cast import CAST_NAMES
+
+ANON, ADMIN, ENG, SUP = "anonymous", "orcid_admin", "engagement_lead", "orcid_support"
+LA, LS, MC, LB = "lead_admin_a", "lead_support_a", "member_contact_a", "lead_admin_b"
+SIGNED_IN = [n for n in CAST_NAMES if n != ANON]
+
+# Third-party routes with their own tests upstream; access to them is all-or-nothing (the admin is
+# gated by core.admin_site, allauth's pages are the sign-in flow itself).
+EXCLUDED_PREFIXES = ("admin:", "account_", "mfa_", "socialaccount_", "openid_connect_", "orcid_", "djdt")
+
+
+def e(default: int, anonymous: int = 302, **overrides: int) -> dict[str, int]:
+    table = {name: default for name in SIGNED_IN}
+    table[ANON] = anonymous
+    table.update(overrides)
+    return table
+
+
+def only(allowed: int, who: list[str], others: int = 403, anonymous: int = 302, **overrides: int) -> dict[str, int]:
+    table = {name: (allowed if name in who else others) for name in SIGNED_IN}
+    table[ANON] = anonymous
+    table.update(overrides)
+    return table
+
+
+# Who sees an object of consortium A (organisation A / its contact / its membership).
+SEES_A = [ADMIN, ENG, SUP, LA, LS, MC]
+VIEW_A = only(200, SEES_A, others=404)
+EDIT_A = only(200, [ADMIN, LA], others=403, **{LB: 404})
+EDIT_CONTACT_A = only(200, [ADMIN, LA, MC], others=403, **{LB: 404})
+API = {"anonymous": 401}
+
+
+def api(default: int, **overrides: int) -> dict[str, int]:
+    return e(default, anonymous=401, **overrides)
+
+
+Route = tuple[str, str, Callable[[Any], dict[str, Any]], dict[str, int]]
+NO_ARGS: Callable[[Any], dict[str, Any]] = lambda c: {}  # noqa: E731
+CONSORTIUM_A = lambda c: {"pk": c.consortium_a.pk}  # noqa: E731
+ORG_A = lambda c: {"pk": c.org_a.pk}  # noqa: E731
+CONTACT_A = lambda c: {"pk": c.contact_a.pk}  # noqa: E731
+MEMBERSHIP_A = lambda c: {"pk": c.membership_a.pk}  # noqa: E731
+
+ROUTES: list[Route] = [
+    ("core:home", "get", NO_ARGS, e(200)),
+    ("core:coming", "get", lambda c: {"area": "billing"}, e(200)),
+    ("healthz", "get", NO_ARGS, e(200, anonymous=200)),
+    ("directory:consortium_list", "get", NO_ARGS, e(200)),
+    ("directory:consortium_create", "get", NO_ARGS, only(200, [ADMIN])),
+    ("directory:consortium_detail", "get", CONSORTIUM_A, VIEW_A),
+    ("directory:consortium_edit", "get", CONSORTIUM_A, EDIT_A),
+    ("directory:consortium_history", "get", CONSORTIUM_A, VIEW_A),
+    ("directory:organisation_list", "get", NO_ARGS, e(200)),
+    ("directory:organisation_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("directory:organisation_detail", "get", ORG_A, VIEW_A),
+    ("directory:organisation_edit", "get", ORG_A, EDIT_A),
+    ("directory:organisation_delete", "get", ORG_A, EDIT_A),
+    ("directory:organisation_history", "get", ORG_A, VIEW_A),
+    ("directory:membership_list", "get", NO_ARGS, e(200)),
+    ("directory:membership_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("directory:membership_edit", "get", MEMBERSHIP_A, EDIT_A),
+    ("directory:membership_history", "get", MEMBERSHIP_A, VIEW_A),
+    ("directory:contact_list", "get", NO_ARGS, e(200)),
+    ("directory:contact_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB, MC])),
+    ("directory:contact_detail", "get", CONTACT_A, VIEW_A),
+    ("directory:contact_edit", "get", CONTACT_A, EDIT_CONTACT_A),
+    ("directory:contact_delete", "get", CONTACT_A, EDIT_CONTACT_A),
+    ("directory:contact_history", "get", CONTACT_A, VIEW_A),
+    ("directory:contact_rule_breaches", "get", NO_ARGS, e(200)),
+    ("directory:voting_contacts_csv", "get", NO_ARGS, e(200)),
+    ("directory:change_feed", "get", NO_ARGS, only(200, [ADMIN, ENG])),
+    ("directory:change_feed_acknowledge", "post", NO_ARGS, only(302, [ADMIN, ENG])),
+    ("directory:search", "get", NO_ARGS, e(200)),
+    ("directory:export", "get", lambda c: {"kind": "organisations"}, e(200)),
+    ("accounts:people", "get", NO_ARGS, only(200, [ADMIN, ENG, LA, LB])),
+    ("accounts:invite", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("accounts:revoke_role", "post", lambda c: {"pk": c.users[LS].role_assignments.get().pk},
+     only(302, [ADMIN, LA], others=404, **{ENG: 403})),
+    ("accounts:accept_invitation", "get", lambda c: {"token": "not-a-real-token"}, e(410, anonymous=410)),
+    ("accounts:profile", "get", NO_ARGS, e(200)),
+    ("accounts:regenerate_token", "post", NO_ARGS, e(302)),
+    ("audit:change_log", "get", NO_ARGS, only(200, [ADMIN])),
+    ("jobs:run_list", "get", NO_ARGS, only(200, [ADMIN])),
+    # REST API
+    ("api:api-root", "get", NO_ARGS, api(200)),
+    ("api:schema", "get", NO_ARGS, api(200)),
+    ("api:docs", "get", NO_ARGS, api(200)),
+    ("api:consortium-list", "get", NO_ARGS, api(200)),
+    ("api:consortium-detail", "get", CONSORTIUM_A, api(200, **{LB: 404})),
+    ("api:organisation-list", "get", NO_ARGS, api(200)),
+    ("api:organisation-detail", "get", ORG_A, api(200, **{LB: 404})),
+    ("api:organisation-detail", "patch", ORG_A, api(403, **{ADMIN: 200, LA: 200, LB: 404})),
+    ("api:organisation-detail", "delete", ORG_A, api(403, **{ADMIN: 400, LA: 400, LB: 404})),
+    ("api:contact-list", "get", NO_ARGS, api(200)),
+    ("api:contact-detail", "get", CONTACT_A, api(200, **{LB: 404})),
+    ("api:contact-detail", "patch", CONTACT_A, api(403, **{ADMIN: 200, LA: 200, MC: 200, LB: 404})),
+    ("api:membership-list", "get", NO_ARGS, api(200)),
+    ("api:membership-detail", "get", MEMBERSHIP_A, api(200, **{LB: 404})),
+    ("api:change-list", "get", NO_ARGS, api(403, **{ADMIN: 200, ENG: 200})),
+    ("api:change-detail", "get", lambda c: {"pk": _first_change_of(c.org_a)}, api(403, **{ADMIN: 200, ENG: 200})),
+    ("api:change-acknowledge", "post", NO_ARGS, api(403, **{ADMIN: 200, ENG: 200})),
+]
+
+# Routes whose list-API responses must not carry consortium A's rows for lead_admin_b.
+PATCH_BODIES = {"api:organisation-detail": {"city": "Leeds"}, "api:contact-detail": {"phone": "+44 1"}}
+
+
+def _first_change_of(obj: Any) -> int:
+    from consortium_hub.audit.models import ChangeRecord
+
+    return ChangeRecord.objects.filter(object_id=str(obj.pk), content_type__model="organisation").first().pk
+
+
+def _route_names(resolver: URLResolver, prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            ns = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
+            names |= _route_names(pattern, ns)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(prefix + pattern.name)
+    return names
+
+
+def test_every_route_has_an_expectation():
+    known = {name for name, *_ in ROUTES}
+    missing = sorted(n for n in _route_names(get_resolver())
+                     if not n.startswith(EXCLUDED_PREFIXES) and n not in known)
+    assert not missing, f"Routes without an authorisation expectation: {missing}"
+
+
+def test_admin_site_is_for_orcid_admins_only(cast, client_for):
+    for name in CAST_NAMES:
+        response = client_for(cast.users[name]).get(reverse("admin:index"))
+        assert response.status_code == (200 if name == ADMIN else 302), name
+
+
+@pytest.mark.parametrize("who", CAST_NAMES)
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{r[0]}:{r[1]}" for r in ROUTES])
+def test_route(route: Route, who: str, cast, client_for, api_for):
+    name, method, kwargs, expected = route
+    url = reverse(name, kwargs=kwargs(cast))
+    user = cast.users[who]
+    if name.startswith("api:"):
+        client = api_for(user)
+        body = PATCH_BODIES.get(name, {}) if method == "patch" else {}
+        response = getattr(client, method)(url, body, format="json")
+    else:
+        response = getattr(client_for(user), method)(url)
+    assert response.status_code == expected[who], (
+        f"{who} {method.upper()} {name}: expected {expected[who]}, got {response.status_code}")

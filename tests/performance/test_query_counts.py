@@ -1,0 +1,210 @@
+"""Every list page and API list runs the same number of queries whether it shows 5 rows or 100.
+
+Rows are made with bulk_create for speed (it skips the audit signals, so change-log rows are made
+directly). Each case runs as an ORCID admin and, where the role may see the page, as a consortium
+lead admin (or, for ORCID's change feed, the engagement lead of one consortium).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
+from django.utils import timezone
+
+from consortium_hub.accounts.models import Invitation, RoleAssignment, User
+from consortium_hub.audit.models import ChangeRecord
+from consortium_hub.core.roles import Role
+from consortium_hub.core.testing.queries import api_rows, assert_constant_queries, html_rows
+from consortium_hub.directory.models import (ChangeAcknowledgement, Consortium, Contact, ContactRole, Membership,
+                                             MembershipStatusChange, Organisation)
+from consortium_hub.jobs.models import JobRun
+
+pytestmark = pytest.mark.django_db
+
+_serial = itertools.count(1)
+
+
+def _serials(n: int) -> list[int]:
+    return [next(_serial) for _ in range(n)]
+
+
+# --- Row makers: each adds n rows of what one page lists --------------------------------------------
+
+def add_organisations(cast: Any, n: int, *, consortium: Consortium | None = None, name: str = "Scale org",
+                      memberships: bool = True, contact_roles: tuple[str, ...] | None = (ContactRole.Kind.MAIN,
+                                                                                         ContactRole.Kind.TECHNICAL)
+                      ) -> list[Organisation]:
+    """n organisations in consortium A, each with a membership and one contact holding `contact_roles`."""
+    consortium = consortium or cast.consortium_a
+    orgs = Organisation.objects.bulk_create([
+        Organisation(consortium=consortium, legal_name=f"{name} {s}", country="GB", city="Leeds")
+        for s in _serials(n)])
+    if memberships:
+        Membership.objects.bulk_create([
+            Membership(organisation=o, consortium=consortium, status=Membership.Status.ACTIVE,
+                       tier=Membership.Tier.PREMIUM, start_date=dt.date(2024, 1, 1)) for o in orgs])
+    if contact_roles is not None:
+        contacts = Contact.objects.bulk_create([
+            Contact(organisation=o, name=f"{name} person {o.pk}", email=f"person{o.pk}@scale.example")
+            for o in orgs])
+        ContactRole.objects.bulk_create([ContactRole(contact=c, organisation_id=c.organisation_id, role=r)
+                                         for c in contacts for r in contact_roles])
+    return orgs
+
+
+def add_org_without_contacts(cast: Any, n: int) -> None:
+    add_organisations(cast, n, contact_roles=None)  # active members with no voting or main contact
+
+
+def add_consortia(cast: Any, n: int) -> None:
+    Consortium.objects.bulk_create([
+        Consortium(name=f"Scale consortium {s}", country="NZ", billing_currency="NZD", timezone="Pacific/Auckland",
+                   lead_organisation=cast.org_a, engagement_lead=cast["engagement_lead"]) for s in _serials(n)])
+
+
+def add_search_hits(cast: Any, n: int) -> None:
+    add_organisations(cast, n, name="Searchable")
+
+
+def add_contacts_to_org_a(cast: Any, n: int) -> None:
+    """Contacts with roles on Alpha University, and a membership (with its status history) per five."""
+    org = cast.org_a
+    contacts = Contact.objects.bulk_create([
+        Contact(organisation=org, name=f"Alpha person {s}", email=f"alpha{s}@alpha.example") for s in _serials(n)])
+    ContactRole.objects.bulk_create([ContactRole(contact=c, organisation=org, role=r) for c in contacts
+                                     for r in (ContactRole.Kind.TECHNICAL, ContactRole.Kind.INVOICE)])
+    memberships = Membership.objects.bulk_create([
+        Membership(organisation=org, consortium=org.consortium, status=Membership.Status.LAPSED,
+                   start_date=dt.date(1800 + s // 12, s % 12 + 1, 1)) for s in _serials(max(1, n // 5))])
+    MembershipStatusChange.objects.bulk_create([
+        MembershipStatusChange(membership=m, from_status=Membership.Status.ACTIVE, to_status=Membership.Status.LAPSED,
+                               effective_on=m.start_date, changed_by=cast["lead_admin_a"], reason="lapsed")
+        for m in memberships])
+
+
+def add_changes(cast: Any, n: int) -> None:
+    """Directory change records in consortium A, by a user; every other one acknowledged."""
+    ct = ContentType.objects.get_for_model(Organisation)
+    records = ChangeRecord.objects.bulk_create([
+        ChangeRecord(content_type=ct, object_id=str(cast.org_a.pk), object_repr=f"Alpha University {s}",
+                     action=ChangeRecord.Action.UPDATE, before={"city": "London"}, after={"city": f"Leeds {s}"},
+                     consortium_id=cast.consortium_a.pk, organisation_id=cast.org_a.pk, user=cast["lead_admin_a"],
+                     request_id=f"req-{s}", via="web") for s in _serials(n)])
+    ChangeAcknowledgement.objects.bulk_create([ChangeAcknowledgement(change=r, by=cast["orcid_admin"])
+                                               for r in records[::2]])
+
+
+def add_job_runs(cast: Any, n: int) -> None:
+    now = timezone.now()
+    JobRun.objects.bulk_create([
+        JobRun(task_id=f"task-{s}", name="directory.nightly", status=JobRun.Status.FAILED, attempt=1,
+               started_at=now, finished_at=now, duration_ms=12, error="boom") for s in _serials(n)])
+
+
+def add_people(cast: Any, n: int) -> None:
+    """Users with a role in consortium A (or one of its organisations), and pending invitations."""
+    serials = _serials(n)
+    users = User.objects.bulk_create([User(email=f"person{s}@people.example", name=f"Person {s}", password="!")
+                                      for s in serials])
+    RoleAssignment.objects.bulk_create([
+        RoleAssignment(user=u, role=Role.LEAD_SUPPORT, consortium=cast.consortium_a) if i % 2 else
+        RoleAssignment(user=u, role=Role.MEMBER_CONTACT, consortium=cast.consortium_a, organisation=cast.org_a)
+        for i, u in enumerate(users)])
+    expires = timezone.now() + dt.timedelta(days=7)
+    Invitation.objects.bulk_create([
+        Invitation(email=f"invitee{s}@people.example", role=Role.MEMBER_CONTACT, consortium=cast.consortium_a,
+                   organisation=cast.org_a, token_hash=f"hash-{s}", expires_at=expires,
+                   invited_by=cast["lead_admin_a"]) for s in serials])
+
+
+# --- Cases ------------------------------------------------------------------------------------------
+
+ADMIN, LEAD, ENGAGEMENT = "orcid_admin", "lead_admin_a", "engagement_lead"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    url: Callable[[Any], str]
+    make: Callable[[Any, int], Any]
+    users: tuple[str, ...] = (ADMIN, LEAD)
+    # A lead admin of one consortium sees one consortium however many there are.
+    grows_for: tuple[str, ...] | None = None
+
+    def grows(self, user: str) -> bool:
+        return self.grows_for is None or user in self.grows_for
+
+
+def _list(name: str, query: str = "per_page=100") -> Callable[[Any], str]:
+    return lambda cast: f"{reverse(name)}?{query}"
+
+
+PAGES = [
+    Case("organisation_list", _list("directory:organisation_list"), add_organisations),
+    Case("contact_list", _list("directory:contact_list"), add_organisations),
+    Case("membership_list", _list("directory:membership_list"), add_organisations),
+    Case("consortium_list", _list("directory:consortium_list"), add_consortia, grows_for=(ADMIN,)),
+    Case("contact_rule_breaches", _list("directory:contact_rule_breaches"), add_org_without_contacts),
+    Case("change_feed", _list("directory:change_feed", "show=all&per_page=100"), add_changes,
+         users=(ADMIN, ENGAGEMENT)),
+    Case("change_log", _list("audit:change_log"), add_changes, users=(ADMIN,)),
+    Case("job_runs", _list("jobs:run_list"), add_job_runs, users=(ADMIN,)),
+    Case("people", _list("accounts:people"), add_people),
+    Case("search", _list("directory:search", "q=Searchable"), add_search_hits),
+    Case("consortium_detail", lambda cast: reverse("directory:consortium_detail", args=[cast.consortium_a.pk])
+         + "?per_page=100", add_organisations),
+    Case("organisation_detail", lambda cast: reverse("directory:organisation_detail", args=[cast.org_a.pk]),
+         add_contacts_to_org_a),
+]
+
+API = [
+    Case("organisations", lambda cast: "/api/v1/organisations/", add_organisations),
+    Case("contacts", lambda cast: "/api/v1/contacts/", add_organisations),
+    Case("memberships", lambda cast: "/api/v1/memberships/", add_organisations),
+    Case("consortia", lambda cast: "/api/v1/consortia/", add_consortia, grows_for=(ADMIN,)),
+    Case("changes", lambda cast: "/api/v1/changes/?all=1", add_changes, users=(ADMIN, ENGAGEMENT)),
+]
+
+
+def _params(cases: list[Case]) -> list[Any]:
+    return [pytest.param(case, user, id=f"{case.id}-{user}") for case in cases for user in case.users]
+
+
+@pytest.mark.parametrize(("case", "user"), _params(PAGES))
+def test_list_page_query_count_does_not_grow_with_rows(cast, client_for, case, user):
+    client = client_for(cast[user])
+    url = case.url(cast)
+    shown = []
+    def fetch():
+        r = client.get(url); shown.append(html_rows(r)); return r
+    n = assert_constant_queries(lambda n: case.make(cast, n), fetch,
+                            shown=html_rows if case.grows(user) else None)
+    print("\nDBG", case.id, user, n, shown)
+
+
+@pytest.mark.parametrize(("case", "user"), _params(API))
+def test_api_list_query_count_does_not_grow_with_rows(cast, api_for, case, user):
+    api = api_for(cast[user])
+    url = case.url(cast)
+    shown = []
+    def fetch():
+        r = api.get(url); shown.append(api_rows(r)); return r
+    n = assert_constant_queries(lambda n: case.make(cast, n), fetch,
+                            shown=api_rows if case.grows(user) else None)
+    print("\nDBG", case.id, user, n, shown)
+
+
+def test_the_helper_catches_an_n_plus_one(cast, client_for):
+    """A fetch that queries once per row must fail the check."""
+    def fetch_with_n_plus_one() -> int:
+        return sum(len(o.contacts.all()) for o in Organisation.objects.all())
+
+    with pytest.raises(AssertionError, match="N\\+1"):
+        assert_constant_queries(lambda n: add_organisations(cast, n), fetch_with_n_plus_one, few=2, many=5)
