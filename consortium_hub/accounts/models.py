@@ -23,6 +23,7 @@ class UserManager(BaseUserManager):
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+        # A superuser is an ORCID admin: the role is what the rest of the hub checks.
         fields.update(is_staff=True, is_superuser=True)
         user = self.create_user(email, password, **fields)
         RoleAssignment.objects.get_or_create(user=user, role=Role.ORCID_ADMIN)

@@ -103,9 +103,7 @@ def invitation_accept(*, token: str, name: str, password: str | None, existing_u
             raise ValidationError(_("An account with this email exists already: sign in first, then open the link."))
     RoleAssignment.objects.get_or_create(user=user, role=invitation.role, consortium=invitation.consortium,
                                          organisation=invitation.organisation)
-    if invitation.role == Role.ORCID_ADMIN and not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
+    sync_admin_site_access(user)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
@@ -119,9 +117,7 @@ def role_assign(*, user: Any, target: User, role: str, consortium: Consortium | 
     _check_can_grant(user, role, consortium, organisation)
     assignment, _created = RoleAssignment.objects.get_or_create(user=target, role=role, consortium=consortium,
                                                                 organisation=organisation)
-    if role == Role.ORCID_ADMIN and not target.is_staff:
-        target.is_staff = True
-        target.save(update_fields=["is_staff"])
+    sync_admin_site_access(target)
     return assignment
 
 
@@ -130,9 +126,15 @@ def role_revoke(*, user: Any, assignment: RoleAssignment) -> None:
     _check_can_grant(user, assignment.role, assignment.consortium, assignment.organisation)
     target = assignment.user
     assignment.delete()
-    if assignment.role == Role.ORCID_ADMIN and not target.role_assignments.filter(role=Role.ORCID_ADMIN).exists():
-        target.is_staff = False
-        target.save(update_fields=["is_staff"])
+    sync_admin_site_access(target)
+
+
+def sync_admin_site_access(user: User) -> None:
+    """The Django admin is for ORCID admins, with every model permission; nobody else gets in."""
+    is_admin = user.role_assignments.filter(role=Role.ORCID_ADMIN).exists()
+    if (user.is_staff, user.is_superuser) != (is_admin, is_admin):
+        user.is_staff = user.is_superuser = is_admin
+        user.save(update_fields=["is_staff", "is_superuser"])
 
 
 def link_orcid_id(*, user: User, orcid_id: str) -> User:

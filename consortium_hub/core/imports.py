@@ -149,6 +149,7 @@ def _read_xlsx(content: bytes) -> Table:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None:
             return Table()
+        sheet.reset_dimensions()  # some writers record a wrong sheet size; read every cell there is
         records = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     except Exception:  # noqa: BLE001 - any damage inside the workbook means the same to the user
         return Table(problems=[_not_a_spreadsheet()])

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from consortium_hub.accounts.models import RoleAssignment, User
 from consortium_hub.audit.context import acting_as
+from consortium_hub.accounts.services import sync_admin_site_access
 from consortium_hub.core.roles import MFA_REQUIRED_ROLES, Role
 from consortium_hub.core.testing.factories import valid_orcid, valid_ror
 from consortium_hub.directory.models import Consortium, Contact, ContactRole, Membership, Organisation
@@ -115,9 +116,7 @@ def _users(uk: Consortium, au: Consortium) -> None:
         scope = {"uk": {"consortium": uk}, "au": {"consortium": au},
                  "uk-member": {"consortium": uk, "organisation": member_org}}.get(where or "", {})
         RoleAssignment.objects.create(user=user, role=role, **scope)
-        if role == Role.ORCID_ADMIN:
-            user.is_staff = True
-            user.save()
+        sync_admin_site_access(user)
         if role == Role.ORCID_ENGAGEMENT:
             uk.engagement_lead = user
             uk.save()

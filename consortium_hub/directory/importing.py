@@ -2,11 +2,12 @@
 
     parse(content, filename)      -> Table      (core.imports: CSV/XLSX, size and encoding checks)
     validate(table, kind, user)   -> Preview    (every row: create or update, and its problems)
+    rehearse(preview, user)       -> Preview    (the writes run and rolled back: rules only services know)
     apply(batch, user)            -> Preview    (re-validates, then writes every row or none)
 
-Validation reads the database but writes nothing. Writing goes through directory.services, so
-access is checked again row by row and every change is audited. `create_batch`, `confirm_batch`
-and `run_batch` are what the pages, the API and the job call.
+Validation reads the database but writes nothing; the rehearsal's writes are always rolled back.
+Writing goes through directory.services, so access is checked again row by row and every change is
+audited. `create_batch`, `confirm_batch` and `run_batch` are what the pages, the API and the job call.
 """
 
 from __future__ import annotations
@@ -416,6 +417,35 @@ def _validate_contacts(table: Table, user: Any) -> list[RowPreview]:
     return results
 
 
+# --- Rehearse and apply -----------------------------------------------------------------------------------
+
+class _Rollback(Exception):
+    pass
+
+
+def rehearse(preview: Preview, user: Any) -> Preview:
+    """Run the rows through the services and roll everything back, so the preview also shows what only
+    the services check (e.g. the contact rules of active members). Persists nothing.
+
+    Each row runs in its own savepoint, so every failing row is reported, not just the first. Only
+    done for a preview that passed every other check.
+    """
+    if not preview.ok:
+        return preview
+    try:
+        with transaction.atomic():
+            for row in preview.rows:
+                try:
+                    with transaction.atomic():
+                        _apply_row(preview.kind, row, user)
+                except (ValidationError, PermissionDenied, IntegrityError) as exc:
+                    row.problems.extend(_problems_from_exception(row.row, exc))
+            raise _Rollback
+    except _Rollback:
+        pass
+    return preview
+
+
 # --- Apply ---------------------------------------------------------------------------------------------
 
 def apply(batch: ImportBatch, user: Any) -> Preview:
@@ -429,13 +459,8 @@ def apply(batch: ImportBatch, user: Any) -> Preview:
         for row in preview.rows:
             try:
                 _apply_row(batch.kind, row, user)
-            except ValidationError as exc:
-                raise ImportFailed(_problems_from(row.row, exc)) from exc
-            except PermissionDenied as exc:
-                raise ImportFailed([Problem(_("You may not make this change."), row=row.row)]) from exc
-            except IntegrityError as exc:
-                raise ImportFailed([Problem(_("This would duplicate an existing record: %(detail)s")
-                                            % {"detail": exc}, row=row.row)]) from exc
+            except (ValidationError, PermissionDenied, IntegrityError) as exc:
+                raise ImportFailed(_problems_from_exception(row.row, exc)) from exc
     return preview
 
 
@@ -454,7 +479,12 @@ def _apply_row(kind: str, row: RowPreview, user: Any) -> None:
         services.contact_update(user=user, contact=row.target, roles=roles, **data)
 
 
-def _problems_from(row_number: int, exc: ValidationError) -> list[Problem]:
+def _problems_from_exception(row_number: int, exc: Exception) -> list[Problem]:
+    if isinstance(exc, PermissionDenied):
+        return [Problem(_("You may not make this change."), row=row_number)]
+    if isinstance(exc, IntegrityError):
+        return [Problem(_("This would duplicate an existing record: %(detail)s") % {"detail": exc}, row=row_number)]
+    assert isinstance(exc, ValidationError)
     if hasattr(exc, "error_dict"):
         return [Problem(message, row=row_number, column="" if name == NON_FIELD_ERRORS else name)
                 for name, messages in exc.message_dict.items() for message in messages]
@@ -488,7 +518,7 @@ def create_batch(*, user: Any, kind: str, filename: str, content: bytes | None, 
         preview = Preview(kind=kind, file_problems=[too_large])
         content = b""  # not kept: it could never be imported
     else:
-        preview = validate(parse(content or b"", filename), kind, user)
+        preview = rehearse(validate(parse(content or b"", filename), kind, user), user)
     batch = ImportBatch(kind=kind, content=content or b"", original_filename=(filename or "")[:255],
                         format=preview.format, size=size, created_by=user)
     _store_preview(batch, preview)

@@ -134,6 +134,11 @@ def membership_change_status(*, user: Any, membership: Membership, to_status: st
         return locked
     if to_status not in Membership.Status.values:
         raise ValidationError({"status": _("Unknown status %(s)s.") % {"s": to_status}})
+    if to_status == Membership.Status.ACTIVE:
+        problems = contact_rule_problems(organisation_id=locked.organisation_id)
+        if problems:
+            raise ValidationError({"status": _("%(org)s cannot become an active member yet: %(problems)s")
+                                   % {"org": locked.organisation, "problems": "; ".join(problems)}})
     MembershipStatusChange.objects.create(membership=locked, from_status=locked.status, to_status=to_status,
                                           effective_on=effective_on or timezone.localdate(),
                                           changed_by=_user_or_none(user), reason=reason)
@@ -175,7 +180,10 @@ def contact_update(*, user: Any, contact: Contact, roles: Iterable[str] | None =
 def contact_delete(*, user: Any, contact: Contact) -> None:
     require(user, DELETE, "contacts", consortium_id=contact.organisation.consortium_id,
             organisation_id=contact.organisation_id)
+    rules_held = not contact_rule_problems(organisation_id=contact.organisation_id)
+    organisation = contact.organisation
     contact.delete()
+    _keep_contact_rules(organisation, rules_held)
 
 
 @transaction.atomic
@@ -190,6 +198,7 @@ def contact_set_roles(*, user: Any, contact: Contact, roles: Iterable[str], take
     if unknown:
         raise ValidationError({"roles": _("Unknown contact role(s): %(r)s.") % {"r": ", ".join(sorted(unknown))}})
     current = {r.role: r for r in contact.roles.all()}
+    rules_held = not contact_rule_problems(organisation_id=contact.organisation_id)
     if ContactRole.Kind.VOTING in wanted and ContactRole.Kind.VOTING not in current:
         holder = (ContactRole.objects.select_for_update().select_related("contact")
                   .filter(organisation_id=contact.organisation_id, role=ContactRole.Kind.VOTING)
@@ -207,6 +216,35 @@ def contact_set_roles(*, user: Any, contact: Contact, roles: Iterable[str], take
             row.delete()
     for role in sorted(wanted - set(current)):
         ContactRole.objects.create(contact=contact, organisation_id=contact.organisation_id, role=role)
+    _keep_contact_rules(contact.organisation, rules_held)
+
+
+def contact_rule_problems(*, organisation_id: int) -> list[str]:
+    """What an active member lacks: exactly one voting contact, at least one main relationship contact."""
+    roles = list(ContactRole.objects.filter(organisation_id=organisation_id,
+                                            role__in=[ContactRole.Kind.VOTING, ContactRole.Kind.MAIN])
+                 .values_list("role", flat=True))
+    problems = []
+    if roles.count(ContactRole.Kind.VOTING) != 1:
+        problems.append(_("it needs exactly one voting contact (it has %(n)d)")
+                        % {"n": roles.count(ContactRole.Kind.VOTING)})
+    if ContactRole.Kind.MAIN not in roles:
+        problems.append(_("it needs a main relationship contact"))
+    return problems
+
+
+def _keep_contact_rules(organisation: Organisation, rules_held: bool) -> None:
+    """An active member that met the contact rules must still meet them after a change.
+
+    Members that did not meet them yet (being set up) may be changed freely; they show in the
+    directory's list of rule breaches until fixed.
+    """
+    if not rules_held or not organisation.memberships.filter(status=Membership.Status.ACTIVE).exists():
+        return
+    problems = contact_rule_problems(organisation_id=organisation.pk)
+    if problems:
+        raise ValidationError({"roles": _("%(org)s is an active member and %(problems)s. Give the role to another "
+                                          "contact first.") % {"org": organisation, "problems": "; ".join(problems)}})
 
 
 def _user_or_none(user: Any) -> Any:

@@ -229,7 +229,12 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_for_user_or_404(request.user, Contact, DELETE, pk=pk)
     if request.method == "POST":
         organisation = contact.organisation
-        services.contact_delete(user=request.user, contact=contact)
+        try:
+            services.contact_delete(user=request.user, contact=contact)
+        except ValidationError as exc:
+            # The delete was rolled back; the in-memory instance lost its pk, the row did not.
+            return render(request, "directory/confirm_delete.html",
+                          {"object": Contact.objects.get(pk=pk), "errors": exc.messages})
         return redirect(organisation.get_absolute_url())
     return render(request, "directory/confirm_delete.html", {"object": contact})
 

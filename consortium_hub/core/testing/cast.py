@@ -7,6 +7,7 @@ from typing import Any
 
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
+from consortium_hub.accounts.services import sync_admin_site_access
 from consortium_hub.core.roles import MFA_REQUIRED_ROLES, Role
 from consortium_hub.core.testing import factories as f
 from consortium_hub.directory.models import ContactRole
@@ -60,8 +61,7 @@ def build_cast() -> Cast:
         return u
 
     admin = user("orcid_admin", Role.ORCID_ADMIN)
-    admin.is_staff = True
-    admin.save()
+    sync_admin_site_access(admin)
     engagement = user("engagement_lead", Role.ORCID_ENGAGEMENT)
     a.engagement_lead = engagement
     a.save()

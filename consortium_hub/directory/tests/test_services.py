@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from consortium_hub.audit.models import ChangeRecord
 from consortium_hub.directory import selectors, services
-from consortium_hub.directory.models import ContactRole, Membership, Organisation
+from consortium_hub.directory.models import Contact, ContactRole, Membership, Organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +110,26 @@ def test_search_finds_by_name_email_identifier_and_orcid_id_within_scope(cast):
     assert selectors.search(user=user, query=cast.org_a.ror_id)["organisations"] == [cast.org_a]
     assert selectors.search(user=user, query="0000-0002-1825-0097")["contacts"] == [cast.contact_a]
     assert selectors.search(user=user, query="Beta") == {"organisations": [], "contacts": []}
+
+
+def test_active_member_cannot_lose_its_only_voting_or_main_contact(cast):
+    with pytest.raises(ValidationError) as error:
+        services.contact_update(user=cast["lead_admin_a"], contact=cast.contact_a, roles=[ContactRole.Kind.MAIN])
+    assert "exactly one voting contact" in str(error.value)
+    with pytest.raises(ValidationError):
+        services.contact_delete(user=cast["lead_admin_a"], contact=Contact.objects.get(pk=cast.contact_a.pk))
+    assert set(Contact.objects.get(pk=cast.contact_a.pk).roles.values_list("role", flat=True)) == {"main", "voting"}
+
+
+def test_member_cannot_become_active_without_its_contacts(cast):
+    org = services.organisation_create(user=cast["lead_admin_a"], consortium=cast.consortium_a, legal_name="New U",
+                                       country="GB")
+    m = services.membership_create(user=cast["lead_admin_a"], organisation=org, start_date=dt.date(2026, 1, 1),
+                                   tier="basic", size="small", status=Membership.Status.ONBOARDING)
+    with pytest.raises(ValidationError) as error:
+        services.membership_change_status(user=cast["lead_admin_a"], membership=m, to_status="active")
+    assert "voting contact" in str(error.value) and "main relationship" in str(error.value)
+    services.contact_create(user=cast["lead_admin_a"], organisation=org, name="Nia", email="nia@new.example",
+                            roles=[ContactRole.Kind.MAIN, ContactRole.Kind.VOTING])
+    assert services.membership_change_status(user=cast["lead_admin_a"], membership=m,
+                                             to_status="active").status == "active"
