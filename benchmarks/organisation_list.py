@@ -80,6 +80,7 @@ def run() -> int:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
+    (Path(DATA_DIR) / "static").mkdir(exist_ok=True)  # whitenoise warns about a missing STATIC_ROOT
     users = make_users()
     rows = []
     for who, user in users.items():

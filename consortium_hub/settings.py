@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "consortium_hub.audit",
     "consortium_hub.jobs",
     "consortium_hub.directory",
+    "consortium_hub.calendars",
+    "consortium_hub.onboarding",
 ]
 
 MIDDLEWARE = [

@@ -122,6 +122,10 @@ class AccessScope:
                 if g.member_of_consortium_id:
                     member_consortia.add(g.member_of_consortium_id)
         q = Q(pk__in=[])
+        if getattr(model, "shared_when_unscoped", False) and consortium_path and action == VIEW:
+            # ORCID's own rows (no consortium: ORCID's plan templates, courses) are for every lead to see.
+            if any(role_grants(g.role, area, action) for g in self.grants):
+                q |= Q(**{f"{consortium_path}__isnull": True})
         if consortia and consortium_path:
             q |= Q(**{f"{consortium_path}__in": consortia})
         if organisations:
@@ -170,6 +174,8 @@ class AccessControlledModel(models.Model):
     consortium_path: str | None = "consortium"
     organisation_path: str | None = None
     shared_with_members: bool = False
+    # Rows with no consortium are ORCID's, readable by everyone with the area's view grant.
+    shared_when_unscoped: bool = False
 
     objects = AccessQuerySet.as_manager()
 

@@ -55,15 +55,28 @@ WRITE = ALL_ACTIONS
 #   feed       ORCID's change feed (acknowledging changes)
 #   audit      the change log across objects
 #   jobs       background job runs
+#   consortia  creating consortia (ORCID admins only)
+#   onboarding applications, onboarding plans and their tasks
+#   onboarding_templates  plan templates
+#   training   courses and training records
+#   calendars  business calendars (opening hours, holidays, closures)
+VIEW_CHANGE = frozenset({VIEW, CHANGE})
+
 GRANTS: dict[str, dict[str, frozenset[str]]] = {
     Role.ORCID_ADMIN: {"*": WRITE},
-    Role.ORCID_ENGAGEMENT: {"directory": READ, "contacts": READ, "feed": WRITE, "people": READ},
-    Role.ORCID_SUPPORT: {"directory": READ, "contacts": READ},
-    Role.ORCID_FINANCE: {"directory": READ, "contacts": READ},
-    Role.LEAD_ADMIN: {"directory": WRITE, "contacts": WRITE, "people": WRITE},
-    Role.LEAD_SUPPORT: {"directory": READ, "contacts": READ},
-    Role.LEAD_FINANCE: {"directory": READ, "contacts": READ},
-    Role.MEMBER_CONTACT: {"directory": READ, "contacts": WRITE},
+    Role.ORCID_ENGAGEMENT: {"directory": READ, "contacts": READ, "feed": WRITE, "people": READ,
+                            "onboarding": VIEW_CHANGE, "onboarding_templates": READ, "training": WRITE,
+                            "calendars": READ},
+    Role.ORCID_SUPPORT: {"directory": READ, "contacts": READ, "onboarding": READ, "training": READ,
+                         "calendars": READ},
+    Role.ORCID_FINANCE: {"directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ},
+    Role.LEAD_ADMIN: {"directory": WRITE, "contacts": WRITE, "people": WRITE, "onboarding": WRITE,
+                      "onboarding_templates": WRITE, "training": WRITE, "calendars": WRITE},
+    Role.LEAD_SUPPORT: {"directory": READ, "contacts": READ, "onboarding": VIEW_CHANGE,
+                        "onboarding_templates": READ, "training": READ, "calendars": READ},
+    Role.LEAD_FINANCE: {"directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ},
+    # Members complete their own onboarding tasks (services check the task's owner party).
+    Role.MEMBER_CONTACT: {"directory": READ, "contacts": WRITE, "onboarding": VIEW_CHANGE, "calendars": READ},
 }
 
 

@@ -96,3 +96,8 @@ class MembershipForm(forms.ModelForm):
 class AcknowledgeForm(forms.Form):
     change_ids = forms.CharField(required=False)
     consortium = forms.IntegerField(required=False)
+
+
+class PinStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Membership.Status.choices)
+    pin_reason = forms.CharField(label=_("Why pin it"), max_length=255)

@@ -143,6 +143,14 @@ class Membership(DomainModel):
     start_date = models.DateField(_("start date"), help_text=_("Memberships start on the first day of a month."))
     end_date = models.DateField(_("end date"), null=True, blank=True,
                                 help_text=_("Memberships end on the last day of a month."))
+    # A termination decided at renewal ends the membership as "terminated" instead of "lapsed".
+    ends_by_termination = models.BooleanField(_("terminated at the end date"), default=False)
+    # A pinned status is left alone by the daily roll-forward until someone unpins it.
+    status_pinned = models.BooleanField(_("status pinned"), default=False)
+    pinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name=_("pinned by"))
+    pinned_at = models.DateTimeField(_("pinned at"), null=True, blank=True)
+    pin_reason = models.CharField(_("why pinned"), max_length=255, blank=True)
 
     class Meta:
         ordering = ["organisation__legal_name", "-start_date"]

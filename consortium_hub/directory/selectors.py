@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from consortium_hub.audit.models import ChangeRecord
 from consortium_hub.directory.models import Consortium, Contact, ContactRole, Membership, Organisation
@@ -14,10 +15,18 @@ VOTING_COLUMNS = ("consortium", "organisation", "ror_id", "country", "tier", "vo
 FEED_MODELS = ("organisation", "membership", "contact", "contactrole", "membershipstatuschange")
 
 
+def _count_of(model: Any, field: str) -> Subquery:
+    """A per-row count as a correlated subquery: computed for the rows fetched (one page), not
+    by grouping the whole table the way a joined Count() would, and the list keeps its ordering."""
+    return Subquery(model.objects.filter(**{field: OuterRef("pk")}).order_by().values(field)
+                    .annotate(n=Func(F("pk"), function="COUNT")).values("n"), output_field=IntegerField())
+
+
 def consortium_list(*, user: Any) -> QuerySet[Consortium]:
     return (Consortium.objects.visible_to(user)
             .select_related("lead_organisation", "engagement_lead")
-            .annotate(organisation_count=Count("organisations", distinct=True)))
+            .annotate(organisation_count=Coalesce(_count_of(Organisation, "consortium"), 0))
+            .order_by("name"))
 
 
 def organisation_list(*, user: Any) -> QuerySet[Organisation]:
@@ -25,7 +34,8 @@ def organisation_list(*, user: Any) -> QuerySet[Organisation]:
     return (Organisation.objects.visible_to(user)
             .select_related("consortium")
             .prefetch_related(Prefetch("memberships", queryset=current))
-            .annotate(contact_count=Count("contacts", distinct=True)))
+            .annotate(contact_count=Coalesce(_count_of(Contact, "organisation"), 0))
+            .order_by("legal_name", "pk"))
 
 
 def contact_list(*, user: Any) -> QuerySet[Contact]:

@@ -148,6 +148,34 @@ def membership_change_status(*, user: Any, membership: Membership, to_status: st
     return locked
 
 
+@transaction.atomic
+def membership_pin_status(*, user: Any, membership: Membership, status: str, reason: str) -> Membership:
+    """Set a status by hand and keep it: the daily roll-forward leaves pinned memberships alone."""
+    require(user, CHANGE, "directory", consortium_id=membership.consortium_id)
+    if not reason.strip():
+        raise ValidationError({"pin_reason": _("Say why the status is pinned.")})
+    locked = membership_change_status(user=user, membership=membership, to_status=status,
+                                      reason=_("Pinned: %(reason)s") % {"reason": reason})
+    locked.status_pinned = True
+    locked.pinned_by = _user_or_none(user)
+    locked.pinned_at = timezone.now()
+    locked.pin_reason = reason.strip()
+    locked.save(update_fields=["status_pinned", "pinned_by", "pinned_at", "pin_reason", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def membership_unpin_status(*, user: Any, membership: Membership) -> Membership:
+    require(user, CHANGE, "directory", consortium_id=membership.consortium_id)
+    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    locked.status_pinned = False
+    locked.pinned_by = None
+    locked.pinned_at = None
+    locked.pin_reason = ""
+    locked.save(update_fields=["status_pinned", "pinned_by", "pinned_at", "pin_reason", "updated_at"])
+    return locked
+
+
 # --- Contacts -------------------------------------------------------------------------------------
 
 @transaction.atomic

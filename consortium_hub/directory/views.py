@@ -16,7 +16,13 @@ from consortium_hub.core.roles import ADD, CHANGE, DELETE, VIEW
 from consortium_hub.core.viewkit import HistoryPage, ListPage, form_page, paginate
 from consortium_hub.directory import feed, selectors, services, tabular
 from consortium_hub.directory.filters import ConsortiumFilter, ContactFilter, MembershipFilter, OrganisationFilter
-from consortium_hub.directory.forms import ConsortiumForm, ContactForm, MembershipForm, OrganisationForm
+from consortium_hub.directory.forms import (
+    ConsortiumForm,
+    ContactForm,
+    MembershipForm,
+    OrganisationForm,
+    PinStatusForm,
+)
 from consortium_hub.directory.models import Consortium, Contact, Membership, Organisation
 
 
@@ -85,7 +91,8 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scope = access_scope(request.user)
     contacts = selectors.contact_list(user=request.user).filter(organisation=organisation)
     memberships = (Membership.objects.visible_to(request.user).filter(organisation=organisation)
-                   .prefetch_related("status_changes__changed_by").order_by("-start_date"))
+                   .select_related("pinned_by").prefetch_related("status_changes__changed_by")
+                   .order_by("-start_date"))
     return render(request, "directory/organisation_detail.html", {
         "organisation": organisation, "contacts": contacts, "memberships": memberships,
         "can_change": scope.can(CHANGE, organisation),
@@ -171,6 +178,29 @@ def membership_edit(request: HttpRequest, pk: int) -> HttpResponse:
                      success_url=lambda obj: obj.get_absolute_url(), success_message=_("Membership saved."),
                      context={"title": _("Edit membership of %(org)s") % {"org": membership.organisation},
                               "object": membership})
+
+
+@login_required
+def membership_pin(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pin a status by hand; the daily roll-forward then leaves it alone."""
+    membership = get_for_user_or_404(request.user, Membership.objects.select_related("organisation"), CHANGE, pk=pk)
+    form = PinStatusForm(request.POST or None, initial={"status": membership.status})
+    return form_page(request, form=form, template="directory/form.html",
+                     save=lambda data: services.membership_pin_status(
+                         user=request.user, membership=membership, status=data["status"],
+                         reason=data["pin_reason"]),
+                     success_url=lambda obj: obj.get_absolute_url(), success_message=_("Status pinned."),
+                     context={"title": _("Pin the status of %(org)s") % {"org": membership.organisation},
+                              "object": membership})
+
+
+@login_required
+@require_POST
+def membership_unpin(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_for_user_or_404(request.user, Membership, CHANGE, pk=pk)
+    services.membership_unpin_status(user=request.user, membership=membership)
+    messages.success(request, _("Status unpinned: the daily roll-forward applies again."))
+    return redirect(membership.get_absolute_url())
 
 
 class MembershipHistory(HistoryPage):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from consortium_hub.core.imports import size_problem
 from consortium_hub.directory import importing, tabular
 from consortium_hub.directory.models import ContactRole
 from consortium_hub.directory.models_import import ImportBatch
@@ -39,7 +40,7 @@ def _kinds_or_403(user: Any) -> list[str]:
 
 def _read_upload(upload: Any) -> tuple[bytes | None, int]:
     """The upload's bytes, unless it is over the limit (then only its size matters)."""
-    if importing.size_problem(upload.size) is not None:
+    if size_problem(upload.size) is not None:
         return None, upload.size
     return upload.read(), upload.size
 

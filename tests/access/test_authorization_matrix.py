@@ -74,6 +74,8 @@ ROUTES: list[Route] = [
     ("directory:membership_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
     ("directory:membership_edit", "get", MEMBERSHIP_A, EDIT_A),
     ("directory:membership_history", "get", MEMBERSHIP_A, VIEW_A),
+    ("directory:membership_pin", "get", MEMBERSHIP_A, EDIT_A),
+    ("directory:membership_unpin", "post", MEMBERSHIP_A, only(302, [ADMIN, LA], others=403, **{LB: 404})),
     ("directory:contact_list", "get", NO_ARGS, e(200)),
     ("directory:contact_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB, MC])),
     ("directory:contact_detail", "get", CONTACT_A, VIEW_A),
@@ -86,6 +88,9 @@ ROUTES: list[Route] = [
     ("directory:change_feed_acknowledge", "post", NO_ARGS, only(302, [ADMIN, ENG])),
     ("directory:search", "get", NO_ARGS, e(200)),
     ("directory:export", "get", lambda c: {"kind": "organisations"}, e(200)),
+    ("directory:import_start", "get", NO_ARGS, only(200, [ADMIN, LA, LB, MC])),
+    ("directory:import_preview", "get", lambda c: {"pk": _import_batch_of(c, LA)}, only(200, [LA], others=404)),
+    ("directory:import_confirm", "post", lambda c: {"pk": _import_batch_of(c, LA)}, only(302, [LA], others=404)),
     ("accounts:people", "get", NO_ARGS, only(200, [ADMIN, ENG, LA, LB])),
     ("accounts:invite", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
     ("accounts:revoke_role", "post", lambda c: {"pk": c.users[LS].role_assignments.get().pk},
@@ -95,6 +100,9 @@ ROUTES: list[Route] = [
     ("accounts:regenerate_token", "post", NO_ARGS, e(302)),
     ("audit:change_log", "get", NO_ARGS, only(200, [ADMIN])),
     ("jobs:run_list", "get", NO_ARGS, only(200, [ADMIN])),
+    ("onboarding:training", "get", NO_ARGS, e(200, **{MC: 403})),
+    ("onboarding:course_create", "get", NO_ARGS, only(200, [ADMIN, ENG, LA, LB])),
+    ("onboarding:training_record_create", "get", NO_ARGS, only(200, [ADMIN, ENG, LA, LB])),
     # REST API
     ("api:api-root", "get", NO_ARGS, api(200)),
     ("api:schema", "get", NO_ARGS, api(200)),
@@ -112,7 +120,16 @@ ROUTES: list[Route] = [
     ("api:membership-detail", "get", MEMBERSHIP_A, api(200, **{LB: 404})),
     ("api:change-list", "get", NO_ARGS, api(403, **{ADMIN: 200, ENG: 200})),
     ("api:change-detail", "get", lambda c: {"pk": _first_change_of(c.org_a)}, api(403, **{ADMIN: 200, ENG: 200})),
+    ("api:course-list", "get", NO_ARGS, api(200, **{MC: 403})),
+    ("api:course-detail", "get", lambda c: {"pk": _course_of(c.consortium_a)}, api(200, **{MC: 403, LB: 404})),
+    ("api:training-record-list", "get", NO_ARGS, api(200, **{MC: 403})),
+    ("api:training-record-detail", "get", lambda c: {"pk": _training_record_in(c)},
+     api(200, **{MC: 403, LB: 404})),
     ("api:change-acknowledge", "post", NO_ARGS, api(403, **{ADMIN: 200, ENG: 200})),
+    ("api:import-list", "get", NO_ARGS, api(200)),
+    ("api:import-detail", "get", lambda c: {"pk": _import_batch_of(c, LA)}, api(404, **{LA: 200})),
+    # The batch has no rows, so even its uploader cannot confirm it (400); nobody else can see it.
+    ("api:import-confirm", "post", lambda c: {"pk": _import_batch_of(c, LA)}, api(404, **{LA: 400})),
 ]
 
 # Routes whose list-API responses must not carry consortium A's rows for lead_admin_b.
@@ -123,6 +140,29 @@ def _first_change_of(obj: Any) -> int:
     from consortium_hub.audit.models import ChangeRecord
 
     return ChangeRecord.objects.filter(object_id=str(obj.pk), content_type__model="organisation").first().pk
+
+
+def _import_batch_of(c: Any, who: str) -> int:
+    """An import batch is seen only by its uploader, whatever their role."""
+    from consortium_hub.directory.models import ImportBatch
+
+    return ImportBatch.objects.create(kind="organisations", created_by=c.users[who]).pk
+
+
+def _course_of(consortium: Any) -> int:
+    from consortium_hub.onboarding.models import Course
+
+    return Course.objects.create(consortium=consortium, title="Internal", kind=Course.Kind.INTERNAL).pk
+
+
+def _training_record_in(cast: Any) -> int:
+    import datetime as dt
+
+    from consortium_hub.onboarding.models import Course, TrainingRecord
+
+    course = Course.objects.get(pk=_course_of(cast.consortium_a))
+    return TrainingRecord.objects.create(consortium=cast.consortium_a, course=course, person=cast.users[LS],
+                                         completed_on=dt.date(2026, 1, 1)).pk
 
 
 def _route_names(resolver: URLResolver, prefix: str = "") -> set[str]:

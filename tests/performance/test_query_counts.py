@@ -200,3 +200,28 @@ def test_the_helper_catches_an_n_plus_one(cast, client_for):
 
     with pytest.raises(AssertionError, match="N\\+1"):
         assert_constant_queries(lambda n: add_organisations(cast, n), fetch_with_n_plus_one, few=2, many=5)
+
+
+# --- The benchmark's data ---------------------------------------------------------------------------
+
+def test_seed_scale_makes_valid_members_without_auditing_and_adds_more_when_run_again(db):
+    import io
+
+    from django.core.management import call_command
+    from django.db.models import Count, Q
+
+    from consortium_hub.directory.identifiers import is_valid_ror
+
+    for _ in range(2):
+        call_command("seed_scale", organisations=6, contacts=14, consortia=3, stdout=io.StringIO())
+    orgs = Organisation.objects.filter(consortium__name__startswith="Scale consortium ")
+    assert orgs.count() == 12 and Consortium.objects.filter(name__startswith="Scale consortium ").count() == 3
+    assert orgs.values("consortium").distinct().count() == 3
+    assert all(is_valid_ror(r) for r in orgs.values_list("ror_id", flat=True))
+    assert Membership.objects.filter(organisation__in=orgs).count() == 12
+    assert Contact.objects.filter(organisation__in=orgs).count() == 28
+    assert Contact.objects.values("email").distinct().count() == 28
+    counted = orgs.annotate(voting=Count("contact_roles", filter=Q(contact_roles__role=ContactRole.Kind.VOTING)),
+                            main=Count("contact_roles", filter=Q(contact_roles__role=ContactRole.Kind.MAIN)))
+    assert all(o.voting == 1 and o.main >= 1 for o in counted)
+    assert not ChangeRecord.objects.exists()  # bulk_create: benchmark data is deliberately not audited

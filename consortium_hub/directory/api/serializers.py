@@ -5,19 +5,8 @@ from typing import Any
 from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
-from consortium_hub.core.roles import ADD
+from consortium_hub.core.api.fields import VisibleRelatedField
 from consortium_hub.directory.models import Consortium, Contact, ContactRole, Membership, Organisation
-
-
-class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
-    """A related-id field whose choices are what the requesting user may add to."""
-
-    def __init__(self, *, model: Any, area: str, **kwargs: Any) -> None:
-        self.model, self.area = model, area
-        super().__init__(**kwargs)
-
-    def get_queryset(self) -> Any:
-        return self.model.objects.visible_to(self.context["request"].user, ADD, area=self.area)
 
 
 class ConsortiumSerializer(serializers.ModelSerializer):

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from consortium_hub.core.access import get_for_user_or_404
 from consortium_hub.core.api.viewsets import AccessViewSet
+from consortium_hub.core.imports import size_problem
 from consortium_hub.directory import feed, importing, selectors, services
 from consortium_hub.directory.api import serializers as s
 from consortium_hub.directory.filters import ConsortiumFilter, ContactFilter, MembershipFilter, OrganisationFilter
@@ -138,7 +139,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         body = s.ImportUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         upload = body.validated_data["file"]
-        too_large = importing.size_problem(upload.size) is not None
+        too_large = size_problem(upload.size) is not None
         batch = importing.create_batch(user=request.user, kind=body.validated_data["kind"], filename=upload.name,
                                        content=None if too_large else upload.read(), size=upload.size)
         return Response(s.ImportBatchSerializer(batch).data, status=status.HTTP_201_CREATED)

@@ -165,7 +165,7 @@ def test_not_a_spreadsheet(cast):
 
 
 def test_semicolon_separated_csv_is_read():
-    content = "legal_name;country\nGamma College;GB\n".encode()
+    content = b"legal_name;country\nGamma College;GB\n"
     table = read_table(content, "x.csv")
     assert table.ok and table.rows[0].values == {"legal_name": "Gamma College", "country": "GB"}
     assert table.rows[0].number == 2

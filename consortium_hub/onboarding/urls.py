@@ -1,0 +1,5 @@
+from consortium_hub.onboarding.views import applications, plans, training
+
+app_name = "onboarding"
+
+urlpatterns = [*applications.urlpatterns, *plans.urlpatterns, *training.urlpatterns]

@@ -1,0 +1,3 @@
+"""Pages for onboarding plans (see docs/architecture.md)."""
+
+urlpatterns: list = []
