@@ -21,7 +21,7 @@ demo: export ORCID_BASE_URL ?= http://127.0.0.1:8090
 demo: export ORCID_CLIENT_ID ?= APP-DEMO
 demo: export ORCID_CLIENT_SECRET ?= demo-secret
 demo: $(STAMP)
-	$(PY) manage.py migrate --noinput
+	$(PY) manage.py migrate --noinput --verbosity 0
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py load_demo
 	@echo "Serving http://127.0.0.1:8000 (Ctrl-C stops the server and the job worker)"

@@ -10,6 +10,7 @@ restrict_admin_to_orcid_admins(admin.site)
 api_v1 = [
     path("", include("consortium_hub.directory.api.urls")),
     path("onboarding/", include("consortium_hub.onboarding.api.urls")),
+    path("", include("consortium_hub.calendars.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("consortium_hub.accounts.urls")),
     path("directory/", include("consortium_hub.directory.urls")),
     path("onboarding/", include("consortium_hub.onboarding.urls")),
+    path("calendars/", include("consortium_hub.calendars.urls")),
     path("audit/", include("consortium_hub.audit.urls")),
     path("jobs/", include("consortium_hub.jobs.urls")),
     path("accounts/", include("allauth.urls")),

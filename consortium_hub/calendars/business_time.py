@@ -280,7 +280,10 @@ def holidays_in_year(country: str, subdivision: str, year: int) -> tuple[tuple[d
         return ()
     try:
         entity_class = type(holidays_lib.country_holidays(country))
-        language = "en_US" if "en_US" in (getattr(entity_class, "supported_languages", ()) or ()) else None
+        # Names in the country's own English (Labour Day in Australia), else US English where available.
+        default_language = getattr(entity_class, "default_language", None) or ""
+        supported = getattr(entity_class, "supported_languages", ()) or ()
+        language = "en_US" if not default_language.startswith("en") and "en_US" in supported else None
         entity = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=year, language=language)
     except NotImplementedError as exc:
         raise ValueError(str(exc)) from exc

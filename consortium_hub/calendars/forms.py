@@ -44,9 +44,12 @@ class CalendarForm(forms.Form):
 
     def clean_weekly_hours(self) -> business_time.WeeklyHours:
         try:
-            return business_time.parse_weekly_hours(self.cleaned_data["weekly_hours"])
+            weekly = business_time.parse_weekly_hours(self.cleaned_data["weekly_hours"])
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
+        if not weekly:
+            raise forms.ValidationError(_("A calendar needs at least one working period."))
+        return weekly
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -60,7 +63,7 @@ class CalendarForm(forms.Form):
     def service_data(self) -> dict[str, Any]:
         """The cleaned data as calendar_create/calendar_update take it."""
         data = dict(self.cleaned_data)
-        data["periods"] = data.pop("weekly_hours")
+        data["periods"] = data.pop("weekly_hours")  # the service says "periods"
         return data
 
 

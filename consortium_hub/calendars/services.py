@@ -50,10 +50,15 @@ def _save_validated(instance: Any) -> Any:
 
 
 def _normalised_periods(periods: PeriodsInput) -> business_time.WeeklyHours:
+    """Valid weekly hours with at least one period: a calendar that never opens would make every
+    due date and deadline unreachable (the business-time functions raise NoBusinessTime)."""
     try:
-        return business_time.normalise_periods(periods)
+        weekly = business_time.normalise_periods(periods)
     except ValueError as exc:
         raise ValidationError({"periods": str(exc)}) from exc
+    if not weekly:
+        raise ValidationError({"periods": _("A calendar needs at least one working period.")})
+    return weekly
 
 
 def _set_periods(calendar: BusinessCalendar, periods: PeriodsInput) -> None:

@@ -19,7 +19,7 @@ _started: dict[str, tuple[float, int]] = {}
 def job_started(signal: str, task: Any, *args: Any) -> None:
     from consortium_hub.jobs.models import JobRun
 
-    close_old_connections()
+    _close_stale_connections()
     run = JobRun.objects.create(
         task_id=task.id, name=task.name, status=JobRun.Status.RUNNING,
         attempt=_attempt(task), started_at=timezone.now(),
@@ -46,7 +46,14 @@ def job_finished(signal: str, task: Any, exc: BaseException | None = None, *args
     JobRun.objects.filter(pk=run_pk).update(
         status=status, finished_at=timezone.now(), duration_ms=int((time.monotonic() - t0) * 1000), error=error,
     )
-    close_old_connections()
+    _close_stale_connections()
+
+
+def _close_stale_connections() -> None:
+    # A worker thread must not reuse a connection the database dropped; a task run inline
+    # (immediate mode) shares the caller's connection and transaction, which must stay open.
+    if not huey.immediate:
+        close_old_connections()
 
 
 def _attempt(task: Any) -> int:

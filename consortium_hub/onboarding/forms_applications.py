@@ -92,7 +92,7 @@ class ApplicationForm(forms.ModelForm):
     class Meta:
         model = Application
         fields = list(services.APPLICATION_FIELDS)
-        widgets = {"integration_plans": forms.Textarea(attrs={"rows": 5})}
+        widgets = {"integration_plans": forms.Textarea(attrs={"rows": 5, "cols": 60})}
         help_texts = {
             "legal_name": _("As in your legal documents."),
             "contact_email": _("We send the confirmation and any questions here."),

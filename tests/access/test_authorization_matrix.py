@@ -103,6 +103,20 @@ ROUTES: list[Route] = [
     ("onboarding:training", "get", NO_ARGS, e(200, **{MC: 403})),
     ("onboarding:course_create", "get", NO_ARGS, only(200, [ADMIN, ENG, LA, LB])),
     ("onboarding:training_record_create", "get", NO_ARGS, only(200, [ADMIN, ENG, LA, LB])),
+    # Calendars
+    ("calendars:calendar_list", "get", NO_ARGS, e(200)),
+    ("calendars:calendar_detail", "get", lambda c: _calendar_a(c), VIEW_A),
+    ("calendars:calendar_edit", "get", lambda c: _calendar_a(c), EDIT_A),
+    ("calendars:calendar_history", "get", lambda c: _calendar_a(c), VIEW_A),
+    ("calendars:closure_add", "get", lambda c: _calendar_a(c), EDIT_A),
+    ("calendars:closure_remove", "get", lambda c: _closure_a(c), EDIT_A),
+    ("calendars:consortium_calendar", "get", lambda c: {"pk": c.consortium_a.pk}, only(302, SEES_A, others=404)),
+    ("api:calendar-list", "get", NO_ARGS, api(200)),
+    ("api:calendar-detail", "get", lambda c: _calendar_a(c), api(200, **{LB: 404})),
+    ("api:calendar-detail", "patch", lambda c: _calendar_a(c), api(403, **{ADMIN: 200, LA: 200, LB: 404})),
+    ("api:calendar-closure-list", "get", NO_ARGS, api(200)),
+    ("api:calendar-closure-detail", "get", lambda c: _closure_a(c), api(200, **{LB: 404})),
+    ("api:calendar-closure-detail", "delete", lambda c: _closure_a(c), api(403, **{ADMIN: 204, LA: 204, LB: 404})),
     # REST API
     ("api:api-root", "get", NO_ARGS, api(200)),
     ("api:schema", "get", NO_ARGS, api(200)),
@@ -133,7 +147,8 @@ ROUTES: list[Route] = [
 ]
 
 # Routes whose list-API responses must not carry consortium A's rows for lead_admin_b.
-PATCH_BODIES = {"api:organisation-detail": {"city": "Leeds"}, "api:contact-detail": {"phone": "+44 1"}}
+PATCH_BODIES = {"api:organisation-detail": {"city": "Leeds"}, "api:contact-detail": {"phone": "+44 1"},
+                "api:calendar-detail": {"name": "Alpha hours"}}
 
 
 def _first_change_of(obj: Any) -> int:
@@ -147,6 +162,23 @@ def _import_batch_of(c: Any, who: str) -> int:
     from consortium_hub.directory.models import ImportBatch
 
     return ImportBatch.objects.create(kind="organisations", created_by=c.users[who]).pk
+
+
+def _calendar_a(c: Any) -> dict[str, int]:
+    from consortium_hub.calendars.selectors import calendar_for_consortium
+
+    return {"pk": calendar_for_consortium(c.consortium_a).pk}
+
+
+def _closure_a(c: Any) -> dict[str, int]:
+    import datetime as dt
+
+    from consortium_hub.calendars import services
+    from consortium_hub.calendars.selectors import calendar_for_consortium
+
+    calendar = calendar_for_consortium(c.consortium_a)
+    return {"pk": services.closure_add(user=None, calendar=calendar, date=dt.date(2026, 12, 24),
+                                       reason="Christmas closure").pk}
 
 
 def _course_of(consortium: Any) -> int:

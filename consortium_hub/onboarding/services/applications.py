@@ -278,6 +278,7 @@ def application_request_changes(*, user: Any, application: Application, message:
 
     The link carries a new token: the one from earlier emails stops working.
     """
+    _require_reviewer(user, application.consortium_id)
     message = (message or "").strip()
     if not message:
         raise ValidationError({"message": _("Say what the applicant should change.")})
@@ -298,6 +299,7 @@ def application_request_changes(*, user: Any, application: Application, message:
 @transaction.atomic
 def application_decline(*, user: Any, application: Application, reason: str) -> Application:
     """Decline with a reason the applicant is told. Nothing but the application changes."""
+    _require_reviewer(user, application.consortium_id)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Give the applicant a reason.")})

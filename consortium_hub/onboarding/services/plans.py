@@ -55,17 +55,31 @@ def _calendar_spec(consortium: Consortium) -> Any:
 
 
 def _business_days_from(spec: Any, start: dt.date, offset: int) -> dt.date:
-    from consortium_hub.calendars.business_time import add_business_days, is_business_day
+    from consortium_hub.calendars.business_time import (
+        MAX_SCAN_DAYS,
+        NoBusinessTime,
+        add_business_days,
+        is_business_day,
+    )
 
+    no_days = ValidationError(_("The consortium's business calendar has no working days, so due dates in business "
+                                "days cannot be set: give the calendar its working hours first."))
     if offset >= 0:
-        return add_business_days(spec, start, offset)
+        try:
+            return add_business_days(spec, start, offset)
+        except NoBusinessTime as exc:
+            raise no_days from exc
     # Before the start (pre-signing criteria): walk back over business days.
     day, remaining = start, -offset
-    while remaining:
+    for _step in range(MAX_SCAN_DAYS + -offset * 7):
+        if not remaining:
+            return day
         day -= dt.timedelta(days=1)
         if is_business_day(spec, day):
             remaining -= 1
-    return day
+    if not remaining:
+        return day
+    raise no_days
 
 
 def due_date_for(*, consortium: Consortium, start: dt.date, offset: int, unit: str) -> dt.date:
@@ -119,7 +133,7 @@ def parties_for(*, user: Any, plan: Plan) -> frozenset[str]:
     return frozenset(parties)
 
 
-def _party_refusal(task: Task) -> str:
+def party_refusal(task: Task) -> str:
     return {
         Party.LEAD: _("“%(task)s” is for the consortium lead's staff to complete."),
         Party.MEMBER: _("“%(task)s” is for the member organisation's contacts (or the consortium lead's staff on "
@@ -475,7 +489,7 @@ def task_complete(*, user: Any, task: Task, note: str = "", file: File | None = 
     if not access_scope(user).can(CHANGE, task):
         raise PermissionDenied
     if task.owner_party not in parties_for(user=user, plan=task.plan):
-        raise PermissionDenied(_party_refusal(task))
+        raise PermissionDenied(party_refusal(task))
     if task.plan.status != Plan.Status.OPEN:
         raise ValidationError(_("This plan is %(status)s; its tasks cannot change.")
                               % {"status": task.plan.get_status_display().lower()})
@@ -566,15 +580,12 @@ def task_reopen(*, user: Any, task: Task) -> Task:
 
 def reminder_step(*, due_date: dt.date, today: dt.date, spec: Any) -> int:
     """The escalation step an open task due on `due_date` has reached by `today` (0: not overdue)."""
-    from consortium_hub.calendars.business_time import add_business_days
+    from consortium_hub.calendars.business_time import business_days_between
 
-    reached = 0
-    for step, business_days in REMINDER_STEPS:
-        threshold = due_date + dt.timedelta(days=1) if business_days == 0 else add_business_days(
-            spec, due_date, business_days)
-        if today >= threshold:
-            reached = step
-    return reached
+    if today <= due_date:
+        return 0
+    late = business_days_between(spec, due_date, today)
+    return max(step for step, business_days in REMINDER_STEPS if late >= business_days)
 
 
 class _Recipients:
