@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consortium_hub.core.access import access_scope
@@ -39,6 +40,15 @@ def panels_for(*, user: Any) -> list[Panel]:
         panels.append(Panel(_("Members onboarding"),
                             Membership.objects.visible_to(user).filter(status=Membership.Status.ONBOARDING).count(),
                             reverse("directory:membership_list") + "?status=onboarding"))
+    if scope.allows_anything("onboarding", "view"):
+        from consortium_hub.onboarding.selectors.plans import plans_in_progress, tasks_owed
+
+        today = timezone.localdate()
+        panels.append(Panel(_("Onboarding tasks you owe, overdue"),
+                            tasks_owed(user=user).filter(due_date__lt=today).count(),
+                            reverse("onboarding:home"), _("Tasks your side owes whose due date has passed.")))
+        panels.append(Panel(_("Onboarding plans in progress"), plans_in_progress(user=user).count(),
+                            reverse("onboarding:plan_list") + "?status=open"))
     if scope.allows_anything("people", "add"):
         panels.append(Panel(_("Invitations pending"),
                             Invitation.objects.visible_to(user).filter(accepted_at__isnull=True).count(),

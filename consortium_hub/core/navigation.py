@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 AREAS = [
     ("directory", _("Directory"), "directory:organisation_list"),
     ("billing", _("Agreements & Billing"), None),
-    ("onboarding", _("Onboarding"), None),
+    ("onboarding", _("Onboarding"), "onboarding:home"),
     ("support", _("Support"), None),
     ("engagement", _("Engagement"), None),
     ("resources", _("Resources"), None),

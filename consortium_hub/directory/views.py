@@ -24,6 +24,7 @@ from consortium_hub.directory.forms import (
     PinStatusForm,
 )
 from consortium_hub.directory.models import Consortium, Contact, Membership, Organisation
+from consortium_hub.onboarding.selectors.plans import plans_for_organisation, plans_in_progress
 
 
 # --- Consortia ------------------------------------------------------------------------------------
@@ -42,8 +43,11 @@ def consortium_detail(request: HttpRequest, pk: int) -> HttpResponse:
     memberships = (selectors.membership_list(user=request.user).filter(consortium=consortium)
                    .order_by("organisation__legal_name"))
     page = paginate(request, memberships)
+    scope = access_scope(request.user)
     return render(request, "directory/consortium_detail.html", {
         "consortium": consortium, "page": page, "objects": page.object_list,
+        "onboarding_plans": (plans_in_progress(user=request.user).filter(consortium=consortium)
+                             if scope.allows_anything("onboarding", VIEW) else None),
         "can_change": access_scope(request.user).can(CHANGE, consortium),
         "can_add": access_scope(request.user).can_in(ADD, "directory", consortium_id=consortium.pk),
     })
@@ -100,6 +104,8 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_add_contact": scope.can_in(ADD, "contacts", consortium_id=organisation.consortium_id,
                                         organisation_id=organisation.pk),
         "can_add_membership": scope.can_in(ADD, "directory", consortium_id=organisation.consortium_id),
+        "onboarding_plans": (plans_for_organisation(user=request.user, organisation=organisation)
+                             if scope.allows_anything("onboarding", VIEW) else None),
     })
 
 

@@ -6,4 +6,6 @@ class OnboardingConfig(AppConfig):
     label = "onboarding"
 
     def ready(self) -> None:
-        from consortium_hub.onboarding import lifecycle, receivers  # noqa: F401  (daily status job; staff plans)
+        from consortium_hub.onboarding import lifecycle, signals  # noqa: F401  (lifecycle: the daily status job)
+
+        signals.connect(self)

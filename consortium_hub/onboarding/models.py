@@ -114,6 +114,9 @@ class PlanTemplate(DomainModel):
         constraints = [
             models.UniqueConstraint(fields=["consortium", "kind"], condition=Q(is_default=True),
                                     name="one_default_template_per_kind"),
+            # NULL consortia never collide above, so ORCID's own defaults need their own constraint.
+            models.UniqueConstraint(fields=["kind"], condition=Q(is_default=True, consortium__isnull=True),
+                                    name="one_orcid_default_template_per_kind"),
         ]
 
     def __str__(self) -> str:

@@ -42,6 +42,12 @@ VIEW_A = only(200, SEES_A, others=404)
 EDIT_A = only(200, [ADMIN, LA], others=403, **{LB: 404})
 EDIT_CONTACT_A = only(200, [ADMIN, LA, MC], others=403, **{LB: 404})
 API = {"anonymous": 401}
+# Applications are reviewed by lead admins; members never see them.
+REVIEW_A = only(302, [ADMIN, LA], others=403, **{MC: 404, LB: 404})
+APP_VIEW_A = only(200, [ADMIN, ENG, SUP, LA, LS], others=404)
+TEMPLATE_VIEW_A = only(200, [ADMIN, ENG, LA, LS], others=404)
+TEMPLATE_EDIT_A = only(200, [ADMIN, LA], others=404, **{ENG: 403, LS: 403})
+PLAN_VIEW_A = only(200, SEES_A, others=404)
 
 
 def api(default: int, **overrides: int) -> dict[str, int]:
@@ -117,6 +123,60 @@ ROUTES: list[Route] = [
     ("api:calendar-closure-list", "get", NO_ARGS, api(200)),
     ("api:calendar-closure-detail", "get", lambda c: _closure_a(c), api(200, **{LB: 404})),
     ("api:calendar-closure-detail", "delete", lambda c: _closure_a(c), api(403, **{ADMIN: 204, LA: 204, LB: 404})),
+    # Onboarding: applications
+    ("onboarding:apply", "get", lambda c: {"consortium_pk": c.consortium_a.pk}, e(200, anonymous=200)),
+    ("onboarding:application_status", "get", lambda c: {"token": _application_of(c).token}, e(200, anonymous=200)),
+    ("onboarding:application_resubmit", "get", lambda c: {"token": _application_of(c).token},
+     e(302, anonymous=302)),
+    ("onboarding:application_list", "get", NO_ARGS, e(200)),
+    ("onboarding:application_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("onboarding:application_detail", "get", lambda c: _application_a(c), APP_VIEW_A),
+    ("onboarding:application_document", "get", lambda c: _application_a(c), APP_VIEW_A),
+    ("onboarding:application_history", "get", lambda c: _application_a(c), APP_VIEW_A),
+    ("onboarding:application_approve", "post", lambda c: _application_a(c), REVIEW_A),
+    ("onboarding:application_decline", "post", lambda c: _application_a(c), REVIEW_A),
+    ("onboarding:application_request_changes", "post", lambda c: _application_a(c), REVIEW_A),
+    ("api:application-list", "get", NO_ARGS, api(200)),
+    ("api:application-detail", "get", lambda c: _application_a(c), api(200, **{MC: 404, LB: 404})),
+    ("api:application-approve", "post", lambda c: _application_a(c), api(403, **{ADMIN: 200, LA: 200, LB: 404})),
+    ("api:application-decline", "post", lambda c: _application_a(c), api(403, **{ADMIN: 400, LA: 400, LB: 404})),
+    ("api:application-request-changes", "post", lambda c: _application_a(c),
+     api(403, **{ADMIN: 400, LA: 400, LB: 404})),
+    # Onboarding: plans and templates (A's template with one lead task; a member plan of A from it)
+    ("onboarding:home", "get", NO_ARGS, e(200)),
+    ("onboarding:template_list", "get", NO_ARGS, only(200, [ADMIN, ENG, LA, LS, LB])),
+    ("onboarding:template_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("onboarding:template_detail", "get", lambda c: {"pk": _template_a(c).pk}, TEMPLATE_VIEW_A),
+    ("onboarding:template_history", "get", lambda c: {"pk": _template_a(c).pk}, TEMPLATE_VIEW_A),
+    ("onboarding:template_edit", "get", lambda c: {"pk": _template_a(c).pk}, TEMPLATE_EDIT_A),
+    ("onboarding:template_task_add", "get", lambda c: {"pk": _template_a(c).pk}, TEMPLATE_EDIT_A),
+    ("onboarding:template_task_edit", "get", lambda c: {"pk": _template_a(c).tasks.get().pk}, TEMPLATE_EDIT_A),
+    ("onboarding:template_task_delete", "get", lambda c: {"pk": _template_a(c).tasks.get().pk}, TEMPLATE_EDIT_A),
+    ("onboarding:template_task_move", "post", lambda c: {"pk": _template_a(c).tasks.get().pk},
+     only(302, [ADMIN, LA], others=404, **{ENG: 403, LS: 403})),
+    ("onboarding:plan_list", "get", NO_ARGS, e(200)),
+    ("onboarding:plan_start", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("onboarding:plan_detail", "get", lambda c: {"pk": _plan_a(c).pk}, PLAN_VIEW_A),
+    ("onboarding:plan_activate", "get", lambda c: {"pk": _plan_a(c).pk}, PLAN_VIEW_A),
+    ("onboarding:plan_history", "get", lambda c: {"pk": _plan_a(c).pk}, PLAN_VIEW_A),
+    ("onboarding:task_complete", "get", lambda c: {"pk": _plan_a(c).tasks.get().pk},
+     only(200, [LA, LS], others=403, **{LB: 404})),
+    ("onboarding:task_reopen", "post", lambda c: {"pk": _plan_a(c).tasks.get().pk},
+     only(302, [ADMIN, LA], others=403, **{LB: 404})),
+    ("onboarding:task_evidence", "get", lambda c: {"pk": _plan_a(c).tasks.get().pk}, e(404)),
+    ("api:plan-template-list", "get", NO_ARGS, api(200, **{SUP: 403, MC: 403})),
+    ("api:plan-template-detail", "get", lambda c: {"pk": _template_a(c).pk},
+     api(200, **{SUP: 403, MC: 403, LB: 404})),
+    ("api:plan-list", "get", NO_ARGS, api(200)),
+    ("api:plan-detail", "get", lambda c: {"pk": _plan_a(c).pk}, api(200, **{LB: 404})),
+    ("api:plan-start", "post", NO_ARGS, api(403, **{ADMIN: 400, LA: 400, LB: 400})),
+    ("api:plan-activate", "post", lambda c: {"pk": _plan_a(c).pk}, api(403, **{ADMIN: 400, LA: 400, LB: 404})),
+    ("api:plan-task-list", "get", NO_ARGS, api(200)),
+    ("api:plan-task-detail", "get", lambda c: {"pk": _plan_a(c).tasks.get().pk}, api(200, **{LB: 404})),
+    ("api:plan-task-complete", "post", lambda c: {"pk": _plan_a(c).tasks.get().pk},
+     api(403, **{LA: 200, LS: 200, LB: 404})),
+    ("api:plan-task-reopen", "post", lambda c: {"pk": _plan_a(c).tasks.get().pk},
+     api(403, **{ADMIN: 400, LA: 400, LB: 404})),
     # REST API
     ("api:api-root", "get", NO_ARGS, api(200)),
     ("api:schema", "get", NO_ARGS, api(200)),
@@ -179,6 +239,41 @@ def _closure_a(c: Any) -> dict[str, int]:
     calendar = calendar_for_consortium(c.consortium_a)
     return {"pk": services.closure_add(user=None, calendar=calendar, date=dt.date(2026, 12, 24),
                                        reason="Christmas closure").pk}
+
+
+def _application_of(c: Any) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consortium_hub.onboarding.services.applications import application_submit, earliest_start
+
+    return application_submit(consortium=c.consortium_a, user=None, legal_name="Gamma Research Institute",
+                              country="GB", city="Leeds", contact_name="Grace Gamma",
+                              contact_email="grace@gamma.example", wished_start=earliest_start(),
+                              attachment=SimpleUploadedFile("a.pdf", b"%PDF-1.4 x"))
+
+
+def _application_a(c: Any) -> dict[str, int]:
+    return {"pk": _application_of(c).application.pk}
+
+
+def _template_a(c: Any) -> Any:
+    from consortium_hub.onboarding.models import PlanKind, PlanTemplate, TaskTemplate
+
+    template = PlanTemplate.objects.filter(consortium=c.consortium_a, name="Matrix template").first()
+    if template is None:
+        template = PlanTemplate.objects.create(consortium=c.consortium_a, name="Matrix template",
+                                               kind=PlanKind.MEMBER)
+        TaskTemplate.objects.create(template=template, title="Welcome call", owner_party="lead", due_offset=5)
+    return template
+
+
+def _plan_a(c: Any) -> Any:
+    import datetime as dt
+
+    from consortium_hub.onboarding.services.plans import plan_start
+
+    return plan_start(user=None, consortium=c.consortium_a, kind="member", membership=c.membership_a,
+                      template=_template_a(c), start_date=dt.date(2026, 12, 1))
 
 
 def _course_of(consortium: Any) -> int:

@@ -82,7 +82,8 @@ def add_contacts_to_org_a(cast: Any, n: int) -> None:
                                      for r in (ContactRole.Kind.TECHNICAL, ContactRole.Kind.INVOICE)])
     memberships = Membership.objects.bulk_create([
         Membership(organisation=org, consortium=org.consortium, status=Membership.Status.LAPSED,
-                   start_date=dt.date(1800 + s // 12, s % 12 + 1, 1)) for s in _serials(max(1, n // 5))])
+                   # Far in the past, so they never meet the cast's own memberships (unique per start).
+                   start_date=dt.date(1000 + (s // 12) % 900, s % 12 + 1, 1)) for s in _serials(max(1, n // 5))])
     MembershipStatusChange.objects.bulk_create([
         MembershipStatusChange(membership=m, from_status=Membership.Status.ACTIVE, to_status=Membership.Status.LAPSED,
                                effective_on=m.start_date, changed_by=cast["lead_admin_a"], reason="lapsed")
@@ -124,6 +125,53 @@ def add_people(cast: Any, n: int) -> None:
                    invited_by=cast["lead_admin_a"]) for s in serials])
 
 
+def add_applications(cast: Any, n: int) -> None:
+    from consortium_hub.onboarding.models import Application
+
+    Application.objects.bulk_create([
+        Application(consortium=cast.consortium_a, legal_name=f"Applicant {s}", country="GB", city="Leeds",
+                    contact_name=f"Applicant person {s}", contact_email=f"applicant{s}@apply.example",
+                    wished_start=dt.date(2027, 1, 1)) for s in _serials(n)])
+
+
+def add_plans(cast: Any, n: int) -> None:
+    """Support-staff plans in consortium A, each with two tasks."""
+    from consortium_hub.onboarding.models import Plan, PlanKind, Task
+
+    plans = Plan.objects.bulk_create([
+        Plan(consortium=cast.consortium_a, kind=PlanKind.SUPPORT_STAFF, title=f"Plan {s}",
+             staff_member=cast["lead_support_a"], start_date=dt.date(2026, 1, 1)) for s in _serials(n)])
+    Task.objects.bulk_create([Task(plan=p, title=f"Task {i}", owner_party="lead", due_date=dt.date(2026, 2, 1))
+                              for p in plans for i in range(2)])
+
+
+def add_templates(cast: Any, n: int) -> None:
+    from consortium_hub.onboarding.models import PlanKind, PlanTemplate, TaskTemplate
+
+    templates = PlanTemplate.objects.bulk_create([
+        PlanTemplate(consortium=cast.consortium_a, name=f"Template {s}", kind=PlanKind.MEMBER)
+        for s in _serials(n)])
+    TaskTemplate.objects.bulk_create([TaskTemplate(template=t, title="Call", owner_party="lead") for t in templates])
+
+
+def add_training(cast: Any, n: int) -> None:
+    from consortium_hub.onboarding.models import Course, TrainingRecord
+
+    courses = Course.objects.bulk_create([
+        Course(consortium=cast.consortium_a, title=f"Course {s}", kind=Course.Kind.INTERNAL,
+               required_for_support_staff=True) for s in _serials(n)])
+    TrainingRecord.objects.bulk_create([
+        TrainingRecord(consortium=cast.consortium_a, course=c, person=cast["lead_support_a"],
+                       completed_on=dt.date(2026, 1, 1), recorded_by=cast["lead_admin_a"]) for c in courses[::2]])
+
+
+def add_calendars(cast: Any, n: int) -> None:
+    from consortium_hub.calendars.services import ensure_default_calendars
+
+    add_consortia(cast, n)
+    ensure_default_calendars()
+
+
 # --- Cases ------------------------------------------------------------------------------------------
 
 ADMIN, LEAD, ENGAGEMENT = "orcid_admin", "lead_admin_a", "engagement_lead"
@@ -162,6 +210,11 @@ PAGES = [
          + "?per_page=100", add_organisations),
     Case("organisation_detail", lambda cast: reverse("directory:organisation_detail", args=[cast.org_a.pk]),
          add_contacts_to_org_a),
+    Case("application_list", _list("onboarding:application_list"), add_applications),
+    Case("plan_list", _list("onboarding:plan_list"), add_plans),
+    Case("template_list", _list("onboarding:template_list"), add_templates),
+    Case("training", _list("onboarding:training"), add_training),
+    Case("calendar_list", _list("calendars:calendar_list"), add_calendars, grows_for=(ADMIN,)),
 ]
 
 API = [
@@ -170,6 +223,12 @@ API = [
     Case("memberships", lambda cast: "/api/v1/memberships/", add_organisations),
     Case("consortia", lambda cast: "/api/v1/consortia/", add_consortia, grows_for=(ADMIN,)),
     Case("changes", lambda cast: "/api/v1/changes/?all=1", add_changes, users=(ADMIN, ENGAGEMENT)),
+    Case("applications", lambda cast: "/api/v1/onboarding/applications/", add_applications),
+    Case("plans", lambda cast: "/api/v1/onboarding/plans/", add_plans),
+    Case("plan_tasks", lambda cast: "/api/v1/onboarding/tasks/", add_plans),
+    Case("plan_templates", lambda cast: "/api/v1/onboarding/templates/", add_templates),
+    Case("courses", lambda cast: "/api/v1/onboarding/courses/", add_training),
+    Case("training_records", lambda cast: "/api/v1/onboarding/training-records/", add_training),
 ]
 
 
@@ -224,4 +283,5 @@ def test_seed_scale_makes_valid_members_without_auditing_and_adds_more_when_run_
     counted = orgs.annotate(voting=Count("contact_roles", filter=Q(contact_roles__role=ContactRole.Kind.VOTING)),
                             main=Count("contact_roles", filter=Q(contact_roles__role=ContactRole.Kind.MAIN)))
     assert all(o.voting == 1 and o.main >= 1 for o in counted)
-    assert not ChangeRecord.objects.exists()  # bulk_create: benchmark data is deliberately not audited
+    # bulk_create: benchmark data is deliberately not audited
+    assert not ChangeRecord.objects.filter(content_type__app_label="directory").exists()

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_ensure_default_calendars_is_idempotent(cast):
+    BusinessCalendar.objects.all().delete()  # the cast's support-staff plan already made A's calendar
     created = services.ensure_default_calendars()
     assert len(created) == 3
     orcid = selectors.orcid_calendar()
@@ -87,6 +88,7 @@ def test_only_orcid_admins_create_orcid_calendars(cast):
 
 
 def test_invalid_input_is_refused_with_field_messages(cast):
+    BusinessCalendar.objects.all().delete()  # the cast's support-staff plan already made A's calendar
     create = lambda **kw: services.calendar_create(  # noqa: E731
         user=cast["lead_admin_a"], consortium=cast.consortium_a, name="Alpha", **kw)
     with pytest.raises(ValidationError) as error:

@@ -368,7 +368,7 @@ def plan_start(*, user: Any, consortium: Consortium, kind: str, start_date: dt.d
         raise ValidationError({"membership": _("%(org)s already has an open onboarding plan.")
                                % {"org": membership.organisation}})
     if template is None:
-        template = _default_template(consortium=consortium, kind=kind)
+        template = default_template(consortium=consortium, kind=kind)
     try:
         with transaction.atomic():
             plan = Plan.objects.create(
@@ -404,7 +404,7 @@ def _check_support_staff(*, consortium: Consortium, staff_member: Any) -> None:
                                % {"name": staff_member, "c": consortium}})
 
 
-def _default_template(*, consortium: Consortium, kind: str) -> PlanTemplate | None:
+def default_template(*, consortium: Consortium, kind: str) -> PlanTemplate | None:
     own = PlanTemplate.objects.filter(consortium=consortium, kind=kind, is_default=True).first()
     return own or PlanTemplate.objects.filter(consortium__isnull=True, kind=kind, is_default=True).first()
 
