@@ -35,6 +35,7 @@ def member_template(transactional_db):
     """ORCID's default new-member plan, in calendar days (the business calendars are another part)."""
     from consortium_hub.onboarding.models import DueUnit, PlanKind, PlanTemplate, TaskTemplate
 
+    PlanTemplate.objects.filter(consortium__isnull=True, kind=PlanKind.MEMBER).update(is_default=False)
     template = PlanTemplate.objects.create(name="New member", kind=PlanKind.MEMBER, is_default=True)
     TaskTemplate.objects.create(template=template, position=1, title="Kick-off call", due_offset=7,
                                 due_unit=DueUnit.CALENDAR_DAYS)
