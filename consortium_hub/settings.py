@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "consortium_hub.directory",
     "consortium_hub.calendars",
     "consortium_hub.onboarding",
+    "consortium_hub.agreements",
+    "consortium_hub.billing",
 ]
 
 MIDDLEWARE = [

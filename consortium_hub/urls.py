@@ -11,6 +11,8 @@ api_v1 = [
     path("", include("consortium_hub.directory.api.urls")),
     path("onboarding/", include("consortium_hub.onboarding.api.urls")),
     path("", include("consortium_hub.calendars.api.urls")),
+    path("agreements/", include("consortium_hub.agreements.api.urls")),
+    path("billing/", include("consortium_hub.billing.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
@@ -21,6 +23,8 @@ urlpatterns = [
     path("directory/", include("consortium_hub.directory.urls")),
     path("onboarding/", include("consortium_hub.onboarding.urls")),
     path("calendars/", include("consortium_hub.calendars.urls")),
+    path("agreements/", include("consortium_hub.agreements.urls")),
+    path("billing/", include("consortium_hub.billing.urls")),
     path("audit/", include("consortium_hub.audit.urls")),
     path("jobs/", include("consortium_hub.jobs.urls")),
     path("accounts/", include("allauth.urls")),

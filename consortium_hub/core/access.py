@@ -102,8 +102,16 @@ class AccessScope:
         return any(role_grants(g.role, area, action) for g in self.grants)
 
     def q_for(self, model: type[models.Model], action: str, area: str | None = None) -> Q | None:
-        """A filter selecting the rows of `model` the user may `action`; None means every row."""
-        area = area or model.access_area
+        """A filter selecting the rows of `model` the user may `action`; None means every row.
+
+        A model whose rows fall under different areas (an invoice from ORCID vs one from the lead)
+        defines `access_q(scope, action)` and combines `q_for_area` per kind of row.
+        """
+        if area is None and hasattr(model, "access_q"):
+            return model.access_q(self, action)
+        return self.q_for_area(model, action, area or model.access_area)
+
+    def q_for_area(self, model: type[models.Model], action: str, area: str) -> Q | None:
         consortium_path = model.consortium_path
         organisation_path = model.organisation_path
         consortia: set[int] = set()

@@ -60,23 +60,30 @@ WRITE = ALL_ACTIONS
 #   onboarding_templates  plan templates
 #   training   courses and training records
 #   calendars  business calendars (opening hours, holidays, closures)
+#   agreements lead and member agreements, renewal decisions
+#   billing    fee schedules, billing cycles, the lead's invoices to members, payments
+#   orcid_billing  ORCID's invoices to the lead (licence fees): ORCID finance and lead finance only
 VIEW_CHANGE = frozenset({VIEW, CHANGE})
 
 GRANTS: dict[str, dict[str, frozenset[str]]] = {
     Role.ORCID_ADMIN: {"*": WRITE},
     Role.ORCID_ENGAGEMENT: {"directory": READ, "contacts": READ, "feed": WRITE, "people": READ,
                             "onboarding": VIEW_CHANGE, "onboarding_templates": READ, "training": WRITE,
-                            "calendars": READ},
+                            "calendars": READ, "agreements": READ},
     Role.ORCID_SUPPORT: {"directory": READ, "contacts": READ, "onboarding": READ, "training": READ,
                          "calendars": READ},
-    Role.ORCID_FINANCE: {"directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ},
+    Role.ORCID_FINANCE: {"directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ,
+                         "agreements": READ, "billing": READ, "orcid_billing": WRITE},
     Role.LEAD_ADMIN: {"directory": WRITE, "contacts": WRITE, "people": WRITE, "onboarding": WRITE,
-                      "onboarding_templates": WRITE, "training": WRITE, "calendars": WRITE},
+                      "onboarding_templates": WRITE, "training": WRITE, "calendars": WRITE,
+                      "agreements": WRITE, "billing": WRITE},
     Role.LEAD_SUPPORT: {"directory": READ, "contacts": READ, "onboarding": VIEW_CHANGE,
                         "onboarding_templates": READ, "training": READ, "calendars": READ},
-    Role.LEAD_FINANCE: {"directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ},
+    Role.LEAD_FINANCE: {"directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ,
+                        "agreements": READ, "billing": WRITE, "orcid_billing": READ},
     # Members complete their own onboarding tasks (services check the task's owner party).
-    Role.MEMBER_CONTACT: {"directory": READ, "contacts": WRITE, "onboarding": VIEW_CHANGE, "calendars": READ},
+    Role.MEMBER_CONTACT: {"directory": READ, "contacts": WRITE, "onboarding": VIEW_CHANGE, "calendars": READ,
+                          "agreements": READ, "billing": READ},
 }
 
 

@@ -1,0 +1,5 @@
+from consortium_hub.agreements import views
+
+app_name = "agreements"
+
+urlpatterns = views.urlpatterns

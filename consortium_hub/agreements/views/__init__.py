@@ -1,0 +1,3 @@
+"""Agreement pages."""
+
+urlpatterns: list = []

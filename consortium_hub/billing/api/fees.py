@@ -1,0 +1,5 @@
+"""Billing API: fees."""
+
+
+def register(router) -> None:
+    """Add this part's viewsets to the billing router."""

@@ -1,0 +1,3 @@
+"""Billing pages: cycles."""
+
+urlpatterns: list = []

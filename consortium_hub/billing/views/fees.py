@@ -1,0 +1,3 @@
+"""Billing pages: fees."""
+
+urlpatterns: list = []
