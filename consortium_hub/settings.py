@@ -256,6 +256,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MembershipStatusEnum": "consortium_hub.directory.models.Membership.Status",
         "ConsortiumStatusEnum": "consortium_hub.directory.models.Consortium.Status",
+        "PlanKindEnum": "consortium_hub.onboarding.models.PlanKind",
+        "CourseKindEnum": "consortium_hub.onboarding.models.Course.Kind",
+        "ImportKindEnum": [("organisations", "organisations"), ("contacts", "contacts")],
     },
 }
 
