@@ -57,7 +57,7 @@ def consortium_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def consortium_create(request: HttpRequest) -> HttpResponse:
     require_area(request.user, "consortia", ADD)
     form = ConsortiumForm(request.POST or None, user=request.user)
-    return form_page(request, form=form, template="directory/form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.consortium_create(user=request.user, **data),
                      success_url=lambda obj: obj.get_absolute_url(),
                      success_message=_("Consortium created."), context={"title": _("New consortium")})
@@ -67,7 +67,7 @@ def consortium_create(request: HttpRequest) -> HttpResponse:
 def consortium_edit(request: HttpRequest, pk: int) -> HttpResponse:
     consortium = get_for_user_or_404(request.user, Consortium, CHANGE, pk=pk)
     form = ConsortiumForm(request.POST or None, instance=Consortium.objects.get(pk=pk), user=request.user)
-    return form_page(request, form=form, template="directory/form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.consortium_update(user=request.user, consortium=consortium, **data),
                      success_url=lambda obj: obj.get_absolute_url(), success_message=_("Consortium saved."),
                      context={"title": _("Edit %(name)s") % {"name": consortium}, "object": consortium})
@@ -114,7 +114,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
     require_area(request.user, "directory", ADD)
     initial = {"consortium": request.GET.get("consortium")}
     form = OrganisationForm(request.POST or None, initial=initial, user=request.user)
-    return form_page(request, form=form, template="directory/form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.organisation_create(user=request.user, **data),
                      success_url=lambda obj: obj.get_absolute_url(), success_message=_("Organisation added."),
                      context={"title": _("New organisation")})
@@ -124,7 +124,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 def organisation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = get_for_user_or_404(request.user, Organisation, CHANGE, pk=pk)
     form = OrganisationForm(request.POST or None, instance=Organisation.objects.get(pk=pk), user=request.user)
-    return form_page(request, form=form, template="directory/form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.organisation_update(user=request.user, organisation=organisation,
                                                                     **data),
                      success_url=lambda obj: obj.get_absolute_url(), success_message=_("Organisation saved."),
@@ -166,7 +166,7 @@ def membership_create(request: HttpRequest) -> HttpResponse:
         data.pop("reason", None)
         return services.membership_create(user=request.user, **data)
 
-    return form_page(request, form=form, template="directory/form.html", save=save,
+    return form_page(request, form=form, template="core/form.html", save=save,
                      success_url=lambda obj: obj.get_absolute_url(), success_message=_("Membership recorded."),
                      context={"title": _("New membership")})
 
@@ -180,7 +180,7 @@ def membership_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data.pop("organisation", None)
         return services.membership_update(user=request.user, membership=membership, **data)
 
-    return form_page(request, form=form, template="directory/form.html", save=save,
+    return form_page(request, form=form, template="core/form.html", save=save,
                      success_url=lambda obj: obj.get_absolute_url(), success_message=_("Membership saved."),
                      context={"title": _("Edit membership of %(org)s") % {"org": membership.organisation},
                               "object": membership})
@@ -191,7 +191,7 @@ def membership_pin(request: HttpRequest, pk: int) -> HttpResponse:
     """Pin a status by hand; the daily roll-forward then leaves it alone."""
     membership = get_for_user_or_404(request.user, Membership.objects.select_related("organisation"), CHANGE, pk=pk)
     form = PinStatusForm(request.POST or None, initial={"status": membership.status})
-    return form_page(request, form=form, template="directory/form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.membership_pin_status(
                          user=request.user, membership=membership, status=data["status"],
                          reason=data["pin_reason"]),
@@ -240,7 +240,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     require_area(request.user, "contacts", ADD)
     form = ContactForm(request.POST or None, initial={"organisation": request.GET.get("organisation")},
                        user=request.user)
-    return form_page(request, form=form, template="directory/form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.contact_create(user=request.user, **data),
                      success_url=lambda obj: obj.get_absolute_url(), success_message=_("Contact added."),
                      context={"title": _("New contact")})
@@ -255,7 +255,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data.pop("organisation", None)
         return services.contact_update(user=request.user, contact=contact, **data)
 
-    return form_page(request, form=form, template="directory/form.html", save=save,
+    return form_page(request, form=form, template="core/form.html", save=save,
                      success_url=lambda obj: obj.get_absolute_url(), success_message=_("Contact saved."),
                      context={"title": _("Edit %(name)s") % {"name": contact}, "object": contact})
 

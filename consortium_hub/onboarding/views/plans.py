@@ -68,10 +68,11 @@ class TemplateList(ListPage):
 def template_create(request: HttpRequest) -> HttpResponse:
     require_area(request.user, "onboarding_templates", ADD)
     form = f.PlanTemplateForm(request.POST or None, user=request.user)
-    return form_page(request, form=form, template="onboarding/template_form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.template_create(user=request.user, **data),
                      success_url=lambda t: reverse("onboarding:template_detail", args=[t.pk]),
-                     success_message=_("Template created. Add its tasks."), context={"title": _("New plan template")})
+                     success_message=_("Template created. Add its tasks."),
+                     context={"title": _("New plan template"), "cancel_url": reverse("onboarding:template_list")})
 
 
 @login_required
@@ -87,29 +88,31 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_for_user_or_404(request.user, PlanTemplate, CHANGE, pk=pk)
     form = f.PlanTemplateForm(request.POST or None, user=request.user, instance=template)
-    return form_page(request, form=form, template="onboarding/template_form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.template_update(user=request.user, template=template, **data),
                      success_url=lambda t: reverse("onboarding:template_detail", args=[t.pk]),
                      success_message=_("Template saved."),
-                     context={"title": _("Edit %(name)s") % {"name": template}, "template": template})
+                     context={"title": _("Edit %(name)s") % {"name": template}, "template": template,
+                              "cancel_url": reverse("onboarding:template_detail", args=[template.pk])})
 
 
 @login_required
 def template_task_add(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_for_user_or_404(request.user, PlanTemplate, CHANGE, pk=pk)
     form = f.TaskTemplateForm(request.POST or None, template=template)
-    return form_page(request, form=form, template="onboarding/template_task_form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.task_template_add(user=request.user, template=template, **data),
                      success_url=reverse("onboarding:template_detail", args=[template.pk]),
                      success_message=_("Task added."),
-                     context={"title": _("New task in %(name)s") % {"name": template}, "template": template})
+                     context={"title": _("New task in %(name)s") % {"name": template}, "template": template,
+                              "cancel_url": reverse("onboarding:template_detail", args=[template.pk])})
 
 
 @login_required
 def template_task_edit(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_for_user_or_404(request.user, TaskTemplate.objects.select_related("template"), CHANGE, pk=pk)
     form = f.TaskTemplateForm(request.POST or None, template=task.template, instance=task)
-    return form_page(request, form=form, template="onboarding/template_task_form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.task_template_update(user=request.user, task_template=task, **data),
                      success_url=reverse("onboarding:template_detail", args=[task.template_id]),
                      success_message=_("Task saved."),

@@ -32,7 +32,7 @@ def training_overview(request: HttpRequest) -> HttpResponse:
 def course_create(request: HttpRequest) -> HttpResponse:
     require_area(request.user, "training", ADD)
     form = CourseForm(request.POST or None, user=request.user)
-    return form_page(request, form=form, template="directory/form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.course_create(user=request.user, **data),
                      success_url="onboarding:training", success_message=_("Course added."),
                      context={"title": _("New course")})
@@ -42,7 +42,7 @@ def course_create(request: HttpRequest) -> HttpResponse:
 def training_record_create(request: HttpRequest) -> HttpResponse:
     require_area(request.user, "training", ADD)
     form = TrainingRecordForm(request.POST or None, user=request.user)
-    return form_page(request, form=form, template="directory/form.html",
+    return form_page(request, form=form, template="core/form.html",
                      save=lambda data: services.training_record_add(user=request.user, **data),
                      success_url="onboarding:training", success_message=_("Training recorded."),
                      context={"title": _("Record a completed course")})
