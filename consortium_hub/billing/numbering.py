@@ -7,6 +7,8 @@ gives its number back: there are never gaps.
 
 from __future__ import annotations
 
+import contextlib
+
 from django.db import IntegrityError, transaction
 
 from consortium_hub.billing.models import InvoiceSequence, Issuer
@@ -23,11 +25,9 @@ def take_number(*, issuer: str, consortium_id: int, year: int) -> int:
     key = issuer_key(issuer=issuer, consortium_id=consortium_id)
     sequence = InvoiceSequence.objects.select_for_update().filter(issuer_key=key, year=year).first()
     if sequence is None:
-        try:
-            with transaction.atomic():
-                InvoiceSequence.objects.create(issuer_key=key, year=year, last_number=0)
-        except IntegrityError:
-            pass  # created by a concurrent transaction a moment ago; lock it below
+        # A concurrent transaction may create it a moment before us: then lock theirs below.
+        with contextlib.suppress(IntegrityError), transaction.atomic():
+            InvoiceSequence.objects.create(issuer_key=key, year=year, last_number=0)
         sequence = InvoiceSequence.objects.select_for_update().get(issuer_key=key, year=year)
     sequence.last_number += 1
     sequence.save(update_fields=["last_number"])

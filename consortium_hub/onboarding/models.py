@@ -200,7 +200,7 @@ class Plan(DomainModel):
 
 class Task(DomainModel):
     class Status(models.TextChoices):
-        TODO = "todo", _("To do")
+        PENDING = "todo", _("To do")
         DONE = "done", _("Done")
 
     access_area = "onboarding"
@@ -219,7 +219,7 @@ class Task(DomainModel):
     evidence = models.CharField(_("evidence required"), max_length=10, choices=EvidenceKind.choices,
                                 default=EvidenceKind.NONE)
     depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="blocks")
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.TODO)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")

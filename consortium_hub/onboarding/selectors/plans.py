@@ -33,7 +33,7 @@ def _progress(queryset: QuerySet[Plan], today: dt.date) -> QuerySet[Plan]:
     return queryset.annotate(
         task_total=Count("tasks", distinct=True),
         task_done=Count("tasks", filter=Q(tasks__status=Task.Status.DONE), distinct=True),
-        task_overdue=Count("tasks", filter=Q(tasks__status=Task.Status.TODO, tasks__due_date__lt=today),
+        task_overdue=Count("tasks", filter=Q(tasks__status=Task.Status.PENDING, tasks__due_date__lt=today),
                            distinct=True),
     )
 
@@ -66,7 +66,7 @@ def plan_tasks(*, plan: Plan, today: dt.date | None = None) -> QuerySet[Task]:
 
 
 def _overdue(today: dt.date) -> ExpressionWrapper:
-    return ExpressionWrapper(Q(status=Task.Status.TODO, due_date__lt=today), output_field=BooleanField())
+    return ExpressionWrapper(Q(status=Task.Status.PENDING, due_date__lt=today), output_field=BooleanField())
 
 
 def task_list(*, user: Any, today: dt.date | None = None) -> QuerySet[Task]:
@@ -111,5 +111,5 @@ def owed_filter(*, user: Any) -> Q:
 def tasks_owed(*, user: Any, today: dt.date | None = None) -> QuerySet[Task]:
     """"What I owe and by when": open tasks of open plans owed by the user's party, overdue first."""
     return (task_list(user=user, today=today)
-            .filter(owed_filter(user=user), status=Task.Status.TODO, plan__status=Plan.Status.OPEN)
+            .filter(owed_filter(user=user), status=Task.Status.PENDING, plan__status=Plan.Status.OPEN)
             .order_by("due_date", "plan__consortium__name", "plan_id", "position", "pk"))

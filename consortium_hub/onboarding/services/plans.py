@@ -562,7 +562,7 @@ def task_reopen(*, user: Any, task: Task) -> Task:
     plan = task.plan
     if plan.status == Plan.Status.CANCELLED:
         raise ValidationError(_("This plan is cancelled; its tasks cannot change."))
-    task.status = Task.Status.TODO
+    task.status = Task.Status.PENDING
     task.completed_at = None
     task.completed_by = None
     task.save()
@@ -651,7 +651,7 @@ def send_overdue_reminders(*, today: dt.date) -> int:
     from consortium_hub.core.email import send_templated_email
     from consortium_hub.jobs.queue import once
 
-    tasks = list(Task.objects.filter(status=Task.Status.TODO, plan__status=Plan.Status.OPEN, due_date__lt=today)
+    tasks = list(Task.objects.filter(status=Task.Status.PENDING, plan__status=Plan.Status.OPEN, due_date__lt=today)
                  .select_related("plan__consortium__engagement_lead", "plan__membership__organisation")
                  .order_by("plan__consortium_id", "due_date", "pk"))
     if not tasks:

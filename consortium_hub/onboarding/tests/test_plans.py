@@ -274,7 +274,7 @@ def test_reopen_is_for_lead_admins_and_reopens_a_complete_plan(cast):
         services.task_reopen(user=cast["lead_support_a"], task=only)
     services.task_reopen(user=cast["lead_admin_a"], task=only)
     plan.refresh_from_db()
-    assert (task(plan, "Only").status, plan.status) == (Task.Status.TODO, Plan.Status.OPEN)
+    assert (task(plan, "Only").status, plan.status) == (Task.Status.PENDING, Plan.Status.OPEN)
 
 
 def test_support_staff_plan_needs_a_support_staff_member(cast):

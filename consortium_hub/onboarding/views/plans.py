@@ -199,7 +199,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     done_ids = {t.pk for t in tasks if t.status == Task.Status.DONE}
     for task in tasks:
         task.waiting_on = [d for d in task.depends_on.all() if d.pk not in done_ids]
-        task.may_complete = (plan.status == Plan.Status.OPEN and task.status == Task.Status.TODO
+        task.may_complete = (plan.status == Plan.Status.OPEN and task.status == Task.Status.PENDING
                              and task.owner_party in parties)
         task.may_reopen = can_reopen and task.status == Task.Status.DONE and plan.status != Plan.Status.CANCELLED
         task.form = f.TaskCompleteForm(task=task, auto_id=f"id_task{task.pk}_%s") if task.may_complete else None
