@@ -73,7 +73,31 @@ def load_demo() -> list[tuple[str, str, str]]:
             consortium.lead_organisation = orgs[0]
             consortium.save()
         _users(uk, au)
+        _onboarding(uk, au)
     return _sign_ins()
+
+
+def _onboarding(uk: Consortium, au: Consortium) -> None:
+    """Plans for the members still onboarding, the new-consortium checklist for the newer consortium,
+    a pending application and some training, so each area has something to show."""
+    from consortium_hub.onboarding.models import Course, PlanKind
+    from consortium_hub.onboarding.services.applications import application_submit, earliest_start
+    from consortium_hub.onboarding.services.plans import plan_start
+    from consortium_hub.onboarding.services.training import course_create
+
+    today = dt.date.today()
+    for membership in Membership.objects.filter(status=Membership.Status.ONBOARDING).select_related("consortium"):
+        plan_start(user=None, consortium=membership.consortium, kind=PlanKind.MEMBER, membership=membership,
+                   start_date=today - dt.timedelta(days=20))
+    plan_start(user=None, consortium=au, kind=PlanKind.CONSORTIUM, start_date=today - dt.timedelta(days=45))
+    application_submit(consortium=uk, user=None, legal_name="University of Inverness", country="GB",
+                       city="Inverness", contact_name="Morag Fraser", contact_email="morag.fraser@inverness.example",
+                       wished_start=earliest_start(), integration_plans="CRIS integration with Pure next spring.")
+    admin = User.objects.get(email="admin@orcid.example")
+    course_create(user=admin, consortium=None, title="ORCID API fundamentals", kind=Course.Kind.ORCID_MODULE,
+                  required_for_support_staff=True)
+    course_create(user=admin, consortium=None, title="Support homework: common member questions",
+                  kind=Course.Kind.HOMEWORK, required_for_support_staff=True)
 
 
 def _contacts(org: Organisation, rng: random.Random, serial: int, leave_gap: bool) -> None:
