@@ -76,7 +76,7 @@ def document_problem(file: Any) -> str | None:
     return None
 
 
-def _validate(agreement: Agreement) -> None:
+def validate_agreement(agreement: Agreement) -> None:
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
@@ -161,7 +161,7 @@ def agreement_create(*, user: Any, kind: str, consortium: Consortium | None = No
                           membership=membership, signed_on=signed_on, start_date=start_date, end_date=end_date,
                           term_months=term_months, auto_renew=auto_renew, notice_days=notice_days, status=status,
                           tier=(tier or membership.tier) if membership is not None else (tier or ""))
-    _validate(agreement)
+    validate_agreement(agreement)
     _store_document(agreement, document)
     agreement.save()
     return agreement
@@ -180,7 +180,7 @@ def agreement_update(*, user: Any, agreement: Agreement, document: Any = None, *
         if name in data:
             value = data[name]
             setattr(locked, name, "" if value is None and name == "tier" else value)
-    _validate(locked)
+    validate_agreement(locked)
     _store_document(locked, document)
     locked.save()
     return locked

@@ -37,6 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "plans": selectors.plans_in_progress(user=request.user, today=today),
         "can_start": scope.allows_anything("onboarding", ADD),
         "can_see_templates": scope.allows_anything("onboarding_templates", VIEW),
+        "can_see_training": scope.allows_anything("training", VIEW),
         "start_kinds": _start_kinds(request.user),
     })
 
