@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "consortium_hub.onboarding",
     "consortium_hub.agreements",
     "consortium_hub.billing",
+    "consortium_hub.support",
+    "consortium_hub.communiques",
 ]
 
 MIDDLEWARE = [

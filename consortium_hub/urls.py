@@ -13,6 +13,8 @@ api_v1 = [
     path("", include("consortium_hub.calendars.api.urls")),
     path("agreements/", include("consortium_hub.agreements.api.urls")),
     path("billing/", include("consortium_hub.billing.api.urls")),
+    path("support/", include("consortium_hub.support.api.urls")),
+    path("communiques/", include("consortium_hub.communiques.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
@@ -25,6 +27,8 @@ urlpatterns = [
     path("calendars/", include("consortium_hub.calendars.urls")),
     path("agreements/", include("consortium_hub.agreements.urls")),
     path("billing/", include("consortium_hub.billing.urls")),
+    path("support/", include("consortium_hub.support.urls")),
+    path("communiques/", include("consortium_hub.communiques.urls")),
     path("audit/", include("consortium_hub.audit.urls")),
     path("jobs/", include("consortium_hub.jobs.urls")),
     path("accounts/", include("allauth.urls")),

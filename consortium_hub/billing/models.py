@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from consortium_hub.core.access import any_of
 from consortium_hub.core.models import DomainModel
 from consortium_hub.directory.models import Membership
 
@@ -22,11 +23,8 @@ def by_issuer(model, scope, action: str, issuer_field: str) -> Q:
     """ORCID's invoices to the lead (area orcid_billing) are for ORCID finance and the lead's finance
     staff; the lead's invoices to members (area billing) are for the lead's billing staff and each
     member's own contacts. Lines and payments follow their invoice."""
-    parts = []
-    for issuer, area in (("lead", "billing"), ("orcid", "orcid_billing")):
-        q = scope.q_for_area(model, action, area)
-        parts.append(Q(**{issuer_field: issuer}) if q is None else Q(**{issuer_field: issuer}) & q)
-    return parts[0] | parts[1]
+    return any_of((Q(**{issuer_field: "lead"}), scope.q_for_area(model, action, "billing")),
+                  (Q(**{issuer_field: "orcid"}), scope.q_for_area(model, action, "orcid_billing")))
 
 
 class Issuer(models.TextChoices):

@@ -167,6 +167,17 @@ class AccessScope:
         return False
 
 
+def any_of(*parts: tuple[Q, Q | None]) -> Q:
+    """Combine (row filter, access filter) pairs for models whose rows fall under different areas.
+
+    An access filter of None means "all rows of that kind"; see `AccessScope.q_for`.
+    """
+    combined = Q(pk__in=[])
+    for rows, access in parts:
+        combined |= rows if access is None else rows & access
+    return combined
+
+
 def access_scope(user: Any) -> AccessScope:
     return AccessScope.for_user(user)
 

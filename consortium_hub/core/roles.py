@@ -62,28 +62,50 @@ WRITE = ALL_ACTIONS
 #   calendars  business calendars (opening hours, holidays, closures)
 #   agreements lead and member agreements, renewal decisions
 #   billing    fee schedules, billing cycles, the lead's invoices to members, payments
+#   support    tickets, messages, SLA policies, saved answers (members: their own organisation's tickets)
+#   support_notes  internal notes on tickets (lead staff)
+#   orcid_support  escalated tickets as ORCID works them (Tier 2/3 queue)
+#   problems   ORCID's problem records (leads: those their tickets link to)
+#   communiques ORCID's communiqués and the leads' responses
 #   orcid_billing  ORCID's invoices to the lead (licence fees): ORCID finance and lead finance only
 VIEW_CHANGE = frozenset({VIEW, CHANGE})
+VIEW_ADD = frozenset({VIEW, ADD})
 
 GRANTS: dict[str, dict[str, frozenset[str]]] = {
     Role.ORCID_ADMIN: {"*": WRITE},
-    Role.ORCID_ENGAGEMENT: {"directory": READ, "contacts": READ, "feed": WRITE, "people": READ,
-                            "onboarding": VIEW_CHANGE, "onboarding_templates": READ, "training": WRITE,
-                            "calendars": READ, "agreements": READ},
-    Role.ORCID_SUPPORT: {"directory": READ, "contacts": READ, "onboarding": READ, "training": READ,
-                         "calendars": READ},
-    Role.ORCID_FINANCE: {"directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ,
-                         "agreements": READ, "billing": READ, "orcid_billing": WRITE},
-    Role.LEAD_ADMIN: {"directory": WRITE, "contacts": WRITE, "people": WRITE, "onboarding": WRITE,
-                      "onboarding_templates": WRITE, "training": WRITE, "calendars": WRITE,
-                      "agreements": WRITE, "billing": WRITE},
-    Role.LEAD_SUPPORT: {"directory": READ, "contacts": READ, "onboarding": VIEW_CHANGE,
-                        "onboarding_templates": READ, "training": READ, "calendars": READ},
-    Role.LEAD_FINANCE: {"directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ,
-                        "agreements": READ, "billing": WRITE, "orcid_billing": READ},
-    # Members complete their own onboarding tasks (services check the task's owner party).
-    Role.MEMBER_CONTACT: {"directory": READ, "contacts": WRITE, "onboarding": VIEW_CHANGE, "calendars": READ,
-                          "agreements": READ, "billing": READ},
+    Role.ORCID_ENGAGEMENT: {
+        "directory": READ, "contacts": READ, "feed": WRITE, "people": READ, "onboarding": VIEW_CHANGE,
+        "onboarding_templates": READ, "training": WRITE, "calendars": READ, "agreements": READ,
+        "support": READ, "problems": READ, "communiques": WRITE,
+    },
+    Role.ORCID_SUPPORT: {
+        "directory": READ, "contacts": READ, "onboarding": READ, "training": READ, "calendars": READ,
+        "orcid_support": WRITE, "problems": WRITE, "communiques": READ,
+    },
+    Role.ORCID_FINANCE: {
+        "directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ, "agreements": READ,
+        "billing": READ, "orcid_billing": WRITE,
+    },
+    Role.LEAD_ADMIN: {
+        "directory": WRITE, "contacts": WRITE, "people": WRITE, "onboarding": WRITE, "onboarding_templates": WRITE,
+        "training": WRITE, "calendars": WRITE, "agreements": WRITE, "billing": WRITE,
+        "support": WRITE, "support_notes": WRITE, "problems": READ, "communiques": VIEW_CHANGE,
+    },
+    Role.LEAD_SUPPORT: {
+        "directory": READ, "contacts": READ, "onboarding": VIEW_CHANGE, "onboarding_templates": READ,
+        "training": READ, "calendars": READ,
+        "support": WRITE, "support_notes": WRITE, "problems": READ, "communiques": VIEW_CHANGE,
+    },
+    Role.LEAD_FINANCE: {
+        "directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ, "agreements": READ,
+        "billing": WRITE, "orcid_billing": READ,
+    },
+    # Members complete their own onboarding tasks (services check the task's owner party) and raise
+    # tickets for their organisation.
+    Role.MEMBER_CONTACT: {
+        "directory": READ, "contacts": WRITE, "onboarding": VIEW_CHANGE, "calendars": READ, "agreements": READ,
+        "billing": READ, "support": VIEW_ADD,
+    },
 }
 
 

@@ -1,3 +1,5 @@
-"""Agreement pages."""
+"""Agreement pages (see docs/architecture.md)."""
 
-urlpatterns: list = []
+from consortium_hub.agreements.views import agreements, renewals
+
+urlpatterns: list = [*agreements.urlpatterns, *renewals.urlpatterns]

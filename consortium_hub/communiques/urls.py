@@ -1,0 +1,5 @@
+from consortium_hub.communiques import views
+
+app_name = "communiques"
+
+urlpatterns = views.urlpatterns

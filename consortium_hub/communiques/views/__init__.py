@@ -1,0 +1,3 @@
+"""Communiqué pages."""
+
+urlpatterns: list = []

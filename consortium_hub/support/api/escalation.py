@@ -1,0 +1,5 @@
+"""Support API: escalation."""
+
+
+def register(router) -> None:
+    """Add this part's viewsets to the support router."""

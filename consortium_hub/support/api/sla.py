@@ -1,0 +1,5 @@
+"""Support API: sla."""
+
+
+def register(router) -> None:
+    """Add this part's viewsets to the support router."""

@@ -1,0 +1,3 @@
+"""Support pages: answers."""
+
+urlpatterns: list = []

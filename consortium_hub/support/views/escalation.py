@@ -1,0 +1,3 @@
+"""Support pages: escalation."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Support pages: problems."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Support pages: sla."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Support pages: tickets."""
+
+urlpatterns: list = []
