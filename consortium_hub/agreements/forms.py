@@ -9,8 +9,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from consortium_hub.agreements.models import Agreement, RenewalDecision
-from consortium_hub.agreements.services.agreements import MAX_DOCUMENT_BYTES, can_create_lead_agreements, \
-    document_problem
+from consortium_hub.agreements.services.agreements import (
+    MAX_DOCUMENT_BYTES,
+    can_create_lead_agreements,
+    document_problem,
+)
 from consortium_hub.core.roles import ADD
 from consortium_hub.directory.models import Consortium, Membership
 
@@ -55,6 +58,9 @@ class AgreementForm(forms.Form):
                 del self.fields[name]
             if agreement.kind == Agreement.Kind.LEAD:
                 del self.fields["tier"]
+            else:
+                self.fields["tier"].required = True
+                self.fields["tier"].choices = Membership.Tier.choices
             if agreement.document:
                 self.fields["document"].help_text = _("A PDF of at most 10 MB replaces the stored one; leave empty "
                                                       "to keep it.")

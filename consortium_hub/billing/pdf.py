@@ -54,8 +54,14 @@ def pdf_context(invoice: Invoice) -> dict[str, Any]:
     for line in lines:
         line.unit_price_display = Money(line.unit_price, currency).format()
         line.amount_display = Money(line.amount, currency).format()
+    if invoice.recipient_details:
+        recipient = invoice.recipient_details
+    elif invoice.recipient_organisation_id:
+        recipient = invoice.recipient_organisation.legal_name
+    else:
+        recipient = f"Lead of {invoice.consortium.name}"
     return {
-        "invoice": invoice, "lines": lines, "settings": issuer_settings, "logo": logo_data_uri(issuer_settings),
+        "invoice": invoice, "recipient": recipient, "issuer": invoice.issuer_details or issuer_settings.issuer_name, "lines": lines, "settings": issuer_settings, "logo": logo_data_uri(issuer_settings),
         "is_credit_note": invoice.kind == Invoice.Kind.CREDIT_NOTE,
         "subtotal": Money(invoice.subtotal, currency).format(), "tax_total": Money(invoice.tax_total, currency).format(),
         "total": Money(invoice.total, currency).format(), "generated_on": timezone.localdate(),

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 AREAS = [
     ("directory", _("Directory"), "directory:organisation_list"),
-    ("billing", _("Agreements & Billing"), None),
+    ("billing", _("Agreements & Billing"), "agreements:agreement_list"),
     ("onboarding", _("Onboarding"), "onboarding:home"),
     ("support", _("Support"), None),
     ("engagement", _("Engagement"), None),

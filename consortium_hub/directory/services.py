@@ -117,7 +117,7 @@ def membership_update(*, user: Any, membership: Membership, **data: Any) -> Memb
     require(user, CHANGE, "directory", consortium_id=membership.consortium_id)
     new_status = data.pop("status", None)
     reason = data.pop("reason", "")
-    _apply(membership, ("tier", "size", "start_date", "end_date"), data)
+    _apply(membership, ("tier", "size", "start_date", "end_date", "ends_by_termination"), data)
     _save_validated(membership)
     if new_status and new_status != membership.status:
         membership_change_status(user=user, membership=membership, to_status=new_status, reason=reason)

@@ -48,6 +48,9 @@ APP_VIEW_A = only(200, [ADMIN, ENG, SUP, LA, LS], others=404)
 TEMPLATE_VIEW_A = only(200, [ADMIN, ENG, LA, LS], others=404)
 TEMPLATE_EDIT_A = only(200, [ADMIN, LA], others=404, **{ENG: 403, LS: 403})
 PLAN_VIEW_A = only(200, SEES_A, others=404)
+# ORCID support and lead support hold no agreements grant.
+AGREEMENT_VIEW_A = only(200, [ADMIN, ENG, LA, MC], others=403, **{LB: 404})
+AGREEMENT_EDIT_A = only(200, [ADMIN, LA], others=403, **{LB: 404})
 
 
 def api(default: int, **overrides: int) -> dict[str, int]:
@@ -177,6 +180,26 @@ ROUTES: list[Route] = [
      api(403, **{LA: 200, LS: 200, LB: 404})),
     ("api:plan-task-reopen", "post", lambda c: {"pk": _plan_a(c).tasks.get().pk},
      api(403, **{ADMIN: 400, LA: 400, LB: 404})),
+    # Agreements
+    ("agreements:agreement_list", "get", NO_ARGS, only(200, [ADMIN, ENG, LA, MC, LB])),
+    ("agreements:renewal_pipeline", "get", NO_ARGS, only(200, [ADMIN, ENG, LA, MC, LB])),
+    ("agreements:agreement_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("agreements:agreement_detail", "get", lambda c: _agreement_a(c), AGREEMENT_VIEW_A),
+    ("agreements:agreement_history", "get", lambda c: _agreement_a(c), AGREEMENT_VIEW_A),
+    ("agreements:agreement_document", "get", lambda c: _agreement_a(c), AGREEMENT_VIEW_A),
+    ("agreements:agreement_edit", "get", lambda c: _agreement_a(c), AGREEMENT_EDIT_A),
+    ("agreements:agreement_decide", "get", lambda c: _agreement_a(c), AGREEMENT_EDIT_A),
+    ("agreements:agreement_detail", "get", lambda c: _lead_agreement_a(c),
+     only(200, [ADMIN, ENG, LA], others=403, **{MC: 404, LB: 404})),
+    ("agreements:agreement_edit", "get", lambda c: _lead_agreement_a(c), only(200, [ADMIN], others=403, **{LB: 404})),
+    ("api:agreement-list", "get", NO_ARGS, api(200, **{SUP: 403, LS: 403})),
+    ("api:agreement-list", "post", NO_ARGS, api(403, **{ADMIN: 400, LA: 400, LB: 400})),
+    ("api:agreement-detail", "get", lambda c: _agreement_a(c), api(200, **{SUP: 403, LS: 403, LB: 404})),
+    ("api:agreement-detail", "patch", lambda c: _agreement_a(c), api(403, **{ADMIN: 200, LA: 200, LB: 404})),
+    ("api:agreement-decide", "post", lambda c: _agreement_a(c), api(403, **{ADMIN: 400, LA: 400, LB: 404})),
+    ("api:agreement-document", "get", lambda c: _agreement_a(c), api(200, **{SUP: 403, LS: 403, LB: 404})),
+    ("api:renewal-decision-list", "get", NO_ARGS, api(200, **{SUP: 403, LS: 403})),
+    ("api:renewal-decision-detail", "get", lambda c: _decision_a(c), api(200, **{SUP: 403, LS: 403, LB: 404})),
     # REST API
     ("api:api-root", "get", NO_ARGS, api(200)),
     ("api:schema", "get", NO_ARGS, api(200)),
@@ -208,7 +231,7 @@ ROUTES: list[Route] = [
 
 # Routes whose list-API responses must not carry consortium A's rows for lead_admin_b.
 PATCH_BODIES = {"api:organisation-detail": {"city": "Leeds"}, "api:contact-detail": {"phone": "+44 1"},
-                "api:calendar-detail": {"name": "Alpha hours"}}
+                "api:calendar-detail": {"name": "Alpha hours"}, "api:agreement-detail": {"notice_days": 60}}
 
 
 def _first_change_of(obj: Any) -> int:
@@ -274,6 +297,38 @@ def _plan_a(c: Any) -> Any:
 
     return plan_start(user=None, consortium=c.consortium_a, kind="member", membership=c.membership_a,
                       template=_template_a(c), start_date=dt.date(2026, 12, 1))
+
+
+def _agreement_a(c: Any) -> dict[str, int]:
+    """Alpha University's member agreement, with a signed PDF."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consortium_hub.agreements.models import Agreement
+    from consortium_hub.agreements.services import agreement_create
+
+    found = Agreement.objects.filter(organisation=c.org_a).first() or agreement_create(
+        user=c.users[ADMIN], kind="member", membership=c.membership_a, start_date=dt.date(2026, 1, 1),
+        end_date=dt.date(2026, 12, 31), document=SimpleUploadedFile("a.pdf", b"%PDF-1.4 x"))
+    return {"pk": found.pk}
+
+
+def _lead_agreement_a(c: Any) -> dict[str, int]:
+    import datetime as dt
+
+    from consortium_hub.agreements.services import agreement_create
+
+    return {"pk": agreement_create(user=c.users[ADMIN], kind="lead", consortium=c.consortium_a,
+                                   start_date=dt.date(2025, 7, 1), end_date=dt.date(2026, 6, 30)).pk}
+
+
+def _decision_a(c: Any) -> dict[str, int]:
+    from consortium_hub.agreements.models import Agreement
+    from consortium_hub.agreements.services import renewal_decide
+
+    agreement = Agreement.objects.get(pk=_agreement_a(c)["pk"])
+    return {"pk": renewal_decide(user=c.users[ADMIN], agreement=agreement, decision="renew").pk}
 
 
 def _course_of(consortium: Any) -> int:

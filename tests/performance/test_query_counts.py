@@ -172,6 +172,12 @@ def add_calendars(cast: Any, n: int) -> None:
     ensure_default_calendars()
 
 
+def add_agreements(cast: Any, n: int) -> None:
+    from consortium_hub.agreements.tests.test_views import add_agreements as make
+
+    make(cast, n)
+
+
 # --- Cases ------------------------------------------------------------------------------------------
 
 ADMIN, LEAD, ENGAGEMENT = "orcid_admin", "lead_admin_a", "engagement_lead"
@@ -214,6 +220,8 @@ PAGES = [
     Case("plan_list", _list("onboarding:plan_list"), add_plans),
     Case("template_list", _list("onboarding:template_list"), add_templates),
     Case("training", _list("onboarding:training"), add_training),
+    Case("agreement_list", _list("agreements:agreement_list"), add_agreements),
+    Case("renewal_pipeline", _list("agreements:renewal_pipeline"), add_agreements),
     Case("calendar_list", _list("calendars:calendar_list"), add_calendars, grows_for=(ADMIN,)),
 ]
 
@@ -229,6 +237,8 @@ API = [
     Case("plan_templates", lambda cast: "/api/v1/onboarding/templates/", add_templates),
     Case("courses", lambda cast: "/api/v1/onboarding/courses/", add_training),
     Case("training_records", lambda cast: "/api/v1/onboarding/training-records/", add_training),
+    Case("agreements", lambda cast: "/api/v1/agreements/agreements/", add_agreements),
+    Case("renewal_decisions", lambda cast: "/api/v1/agreements/decisions/", add_agreements),
 ]
 
 

@@ -45,8 +45,11 @@ class RenewalPipeline(ListPage):
                   selectors.OVERDUE: _("Ended without a decision")}
         tabs = [{"window": key, "label": labels[key], "count": counts[key], "current": key == window,
                  "query": f"window={key}" + (f"&{others}" if others else "")} for key in labels]
+        scope = access_scope(self.request.user)
         return {"title": _("Renewal pipeline"), "window": window, "tabs": tabs, "current": "renewals",
-                "can_decide": access_scope(self.request.user).allows_anything("agreements", CHANGE)}
+                "can_decide": scope.allows_anything("agreements", CHANGE),
+                # Lead agreements are decided by ORCID-wide writers only (see services.agreements.require_write).
+                "can_decide_lead": scope.can_in(CHANGE, "agreements")}
 
 
 urlpatterns = [

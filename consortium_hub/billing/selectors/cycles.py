@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -242,6 +242,7 @@ def build_dry_run(*, consortium: Consortium, year: int, memberships: QuerySet[Me
     member_currency = schedule.consortium_fee_currency if schedule else consortium.billing_currency
     licence_on_member_invoice = member_currency == LICENCE_CURRENCY
 
+    describe = _Descriptions(year)
     by_org: dict[int, list[Membership]] = defaultdict(list)
     for m in rows:
         by_org[m.organisation_id].append(m)
@@ -266,7 +267,7 @@ def build_dry_run(*, consortium: Consortium, year: int, memberships: QuerySet[Me
             billed_members += 1
             first, last = billable_months(m, year)
             months = last - first + 1
-            period = period_text(first, last)
+            texts = describe(m.tier, m.size, first, last)
             member_side = org.pk not in invoiced_orgs
             orcid_side = m.pk not in orcid_billed
             if not member_side and not orcid_side:
@@ -275,17 +276,13 @@ def build_dry_run(*, consortium: Consortium, year: int, memberships: QuerySet[Me
             new_lines = []
             if member_side:
                 if licence_on_member_invoice:
-                    new_lines.append(_line(FeeKind.LICENCE, _("ORCID licence fee %(y)s – %(t)s%(p)s") % {
-                        "y": year, "t": m.get_tier_display(), "p": period}, m, months, licence, member_currency))
-                new_lines.append(_line(FeeKind.CONSORTIUM, _("Consortium fee %(y)s – %(t)s, %(s)s%(p)s") % {
-                    "y": year, "t": m.get_tier_display(), "s": m.get_size_display(), "p": period},
-                    m, months, fee, member_currency))
+                    new_lines.append(_line(FeeKind.LICENCE, texts.licence, m, months, licence, member_currency))
+                new_lines.append(_line(FeeKind.CONSORTIUM, texts.consortium, m, months, fee, member_currency))
                 member_lines.extend(line for line in new_lines if line.amount)
             orcid_line = None
             if orcid_side:
-                orcid_line = _line(FeeKind.LICENCE, _("%(org)s: ORCID licence fee %(y)s – %(t)s%(p)s") % {
-                    "org": org.legal_name[:150], "y": year, "t": m.get_tier_display(), "p": period},
-                    m, months, licence, LICENCE_CURRENCY)
+                orcid_line = _line(FeeKind.LICENCE, texts.orcid % {"org": org.legal_name[:150]}, m, months, licence,
+                                   LICENCE_CURRENCY)
                 if orcid_line.amount:
                     orcid_lines_planned.append(orcid_line)
             if not any(line.amount for line in new_lines) and not (orcid_line and orcid_line.amount):
@@ -298,6 +295,32 @@ def build_dry_run(*, consortium: Consortium, year: int, memberships: QuerySet[Me
                                      orcid_settings, orcid_lines_planned, supplementary=orcid_invoice_exists)
     _warn(run, schedule=schedule, member_currency=member_currency, billed_members=billed_members)
     return run
+
+
+@dataclass(frozen=True)
+class LineTexts:
+    licence: str
+    consortium: str
+    orcid: str  # with %(org)s for the member's name
+
+
+class _Descriptions:
+    """Line descriptions per tier, size and period, translated once each (10,000 members share a few)."""
+
+    def __init__(self, year: int) -> None:
+        self.year = year
+        self.cache: dict[tuple[str, str, int, int], LineTexts] = {}
+
+    def __call__(self, tier: str, size: str, first: int, last: int) -> LineTexts:
+        key = (tier, size, first, last)
+        if key not in self.cache:
+            values = {"y": self.year, "t": Membership.Tier(tier).label, "s": Membership.Size(size).label,
+                      "p": period_text(first, last)}
+            self.cache[key] = LineTexts(
+                licence=_("ORCID licence fee %(y)s – %(t)s%(p)s") % values,
+                consortium=_("Consortium fee %(y)s – %(t)s, %(s)s%(p)s") % values,
+                orcid=_("%(org)s: ORCID licence fee %(y)s – %(t)s%(p)s") % {**values, "org": "%(org)s"})
+        return self.cache[key]
 
 
 def _leave_out_for_status(run: DryRun, memberships: list[Membership], year: int) -> None:
@@ -396,8 +419,6 @@ class CommitEntry:
 def cycle_invoices(cycle: BillingCycle) -> QuerySet[Invoice]:
     """The cycle's invoices, including supplementary ORCID invoices (kept without `cycle` while the
     database allows one ORCID invoice per cycle)."""
-    from django.db.models import Q
-
     return Invoice.objects.filter(Q(cycle=cycle) | Q(cycle__isnull=True, issuer=Issuer.ORCID,
                                                      kind=Invoice.Kind.INVOICE, consortium_id=cycle.consortium_id,
                                                      year=cycle.year))
