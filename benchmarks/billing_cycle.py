@@ -150,7 +150,8 @@ def measure(backend: str) -> int:
     from consortium_hub.core.roles import Role
     from consortium_hub.directory.models import Consortium, Membership, Organisation
 
-    print(f"Database: {connection.vendor} {connection.settings_dict['NAME']}")
+    print(f"Database: {connection.vendor} {connection.settings_dict['NAME']}; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
     print(f"migrate: {time.perf_counter() - started:.1f} s")
@@ -189,7 +190,7 @@ def measure(backend: str) -> int:
         assert len(later.member_invoices) == 10 and len(later.orcid_invoices) == 1, later.created
         assert len(later.orcid_invoices[0].lines.all()) == 10
 
-    print()
+    print(f"\nLoad average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"| Step ({backend}, {MEMBERS:,} members) | seconds | queries |")
     print("|---|---:|---:|")
     for label, seconds, queries in rows:

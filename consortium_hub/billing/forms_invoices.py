@@ -231,8 +231,9 @@ class BillingSettingsForm(forms.ModelForm):
         model = BillingSettings
         fields = ["issuer_name", "issuer_address", "issuer_tax_id", "invoice_prefix", "due_days", "tax_rate_percent",
                   "bank_details", "logo", "footer", "dunning_days"]
-        widgets = {"issuer_address": forms.Textarea(attrs={"rows": 4}), "bank_details": forms.Textarea(attrs={"rows": 4}),
-                   "footer": forms.Textarea(attrs={"rows": 3}), "logo": forms.FileInput(attrs={"accept": "image/png,image/jpeg"})}
+        widgets = {"issuer_address": forms.Textarea(attrs={"rows": 4}),
+                   "bank_details": forms.Textarea(attrs={"rows": 4}), "footer": forms.Textarea(attrs={"rows": 3}),
+                   "logo": forms.FileInput(attrs={"accept": "image/png,image/jpeg"})}
         help_texts = {"invoice_prefix": _("Numbers read PREFIX-YEAR-00001; the sequence continues if you change it."),
                       "logo": _("PNG or JPEG, at most 1 MB.")}
 

@@ -194,6 +194,7 @@ class Invoice(DomainModel):
     tax_total = models.DecimalField(_("tax"), default=0, **AMOUNT)
     total = models.DecimalField(_("total"), default=0, **AMOUNT)
     amount_paid = models.DecimalField(_("paid"), default=0, **AMOUNT)
+    note = models.TextField(_("note"), blank=True, help_text=_("For a credit note: why it was issued."))
 
     class Meta:
         ordering = ["-year", "-sequence", "-pk"]
@@ -214,6 +215,11 @@ class Invoice(DomainModel):
 
     def __str__(self) -> str:
         return self.number or f"{self.get_kind_display()} (draft)"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("billing:invoice_detail", args=[self.pk])
 
     @classmethod
     def access_q(cls, scope, action: str):
@@ -257,7 +263,8 @@ class Payment(DomainModel):
     amount = models.DecimalField(_("amount"), **AMOUNT)
     received_on = models.DateField(_("received on"))
     reference = models.CharField(_("reference"), max_length=120, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
 
     class Meta:
         ordering = ["-received_on", "pk"]

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from consortium_hub.core.access import access_scope
 from consortium_hub.core.navigation import AREAS
+from consortium_hub.core.roles import VIEW
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -14,10 +15,14 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {}
     scope = access_scope(request.user)
     items = []
-    for slug, label, url_name in AREAS:
-        url = reverse(url_name) if url_name else reverse("core:coming", args=[slug])
-        items.append({"slug": slug, "label": label, "url": url, "coming": url_name is None,
-                      "current": request.path.startswith(url) if url_name else request.path == url})
+    for area in AREAS:
+        if area.url_name is None:
+            url = reverse("core:coming", args=[area.slug])
+            items.append({"slug": area.slug, "label": area.label, "url": url, "coming": True,
+                          "current": request.path == url})
+        elif any(scope.allows_anything(grant, VIEW) for grant in area.grants):
+            items.append({"slug": area.slug, "label": area.label, "url": reverse(area.url_name), "coming": False,
+                          "current": request.path.startswith(area.prefixes)})
     return {
         "nav_areas": items,
         "access": scope,

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+
+@dataclass(frozen=True)
+class Area:
+    slug: str
+    label: str | Promise
+    url_name: str | None  # None: coming
+    # Shown to users holding a view grant in any of these access areas (see core.roles).
+    grants: tuple[str, ...] = ()
+    # URL prefixes that belong to the area, for marking it current.
+    prefixes: tuple[str, ...] = ()
+
+
 AREAS = [
-    ("directory", _("Directory"), "directory:organisation_list"),
-    ("billing", _("Agreements & Billing"), "agreements:agreement_list"),
-    ("onboarding", _("Onboarding"), "onboarding:home"),
-    ("support", _("Support"), None),
-    ("engagement", _("Engagement"), None),
-    ("resources", _("Resources"), None),
-    ("integrations", _("Integrations"), None),
-    ("reports", _("Reports"), None),
+    Area("directory", _("Directory"), "directory:organisation_list", ("directory",), ("/directory/",)),
+    Area("billing", _("Agreements & Billing"), "agreements:agreement_list", ("agreements", "billing", "orcid_billing"),
+         ("/agreements/", "/billing/")),
+    Area("onboarding", _("Onboarding"), "onboarding:home", ("onboarding",), ("/onboarding/",)),
+    Area("support", _("Support"), "support:ticket_list", ("support", "orcid_support"), ("/support/",)),
+    Area("engagement", _("Engagement"), "communiques:list", ("communiques",), ("/communiques/",)),
+    Area("resources", _("Resources"), None),
+    Area("integrations", _("Integrations"), None),
+    Area("reports", _("Reports"), None),
 ]
-COMING_AREAS = {slug: label for slug, label, url in AREAS if url is None}
+COMING_AREAS = {area.slug: area.label for area in AREAS if area.url_name is None}

@@ -64,8 +64,10 @@ class TicketForm(forms.Form):
         organisations = (Organisation.objects.visible_to(user, ADD, area="support")
                          .select_related("consortium").order_by("legal_name"))
         self.fields["organisation"].queryset = organisations
-        if organisations.count() == 1 and not self.is_bound:
-            self.initial.setdefault("organisation", organisations.first().pk)
+        if not self.is_bound and not self.initial.get("organisation"):
+            only_one = list(organisations.values_list("pk", flat=True)[:2])
+            if len(only_one) == 1:
+                self.initial["organisation"] = only_one[0]
         if not access_scope(user).allows_anything("support", CHANGE):
             del self.fields["requester_email"]
 
@@ -82,6 +84,7 @@ class ReplyForm(forms.Form):
     attachments = AttachmentsField()
 
     def __init__(self, *args: Any, staff: bool, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "reply_%s")  # unique ids: the note form has a body too
         super().__init__(*args, **kwargs)
         if staff:
             self.fields["status"].choices = [("", _("(leave as it is)")), *[
@@ -96,6 +99,10 @@ class NoteForm(forms.Form):
     share_with_orcid = forms.BooleanField(label=_("Share with ORCID"), required=False,
                                           help_text=_("ORCID support sees it once the ticket is escalated."))
     attachments = AttachmentsField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)
 
 
 class ManageForm(forms.Form):
@@ -116,6 +123,7 @@ class ManageForm(forms.Form):
             "status": ticket.status, "assignee": ticket.assignee_id, "priority": ticket.priority,
             "category": ticket.category, "organisation": ticket.organisation_id,
             "cc": ", ".join(cc.email for cc in ticket.ccs.all())})
+        kwargs.setdefault("auto_id", "manage_%s")
         super().__init__(*args, **kwargs)
         statuses = list(Ticket.Status.choices)
         if ticket.status != Ticket.Status.WITH_ORCID:

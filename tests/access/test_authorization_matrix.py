@@ -51,6 +51,19 @@ PLAN_VIEW_A = only(200, SEES_A, others=404)
 # ORCID support and lead support hold no agreements grant.
 AGREEMENT_VIEW_A = only(200, [ADMIN, ENG, LA, MC], others=403, **{LB: 404})
 AGREEMENT_EDIT_A = only(200, [ADMIN, LA], others=403, **{LB: 404})
+# Billing: engagement leads, ORCID support and lead support hold no billing grant. ORCID's invoice to
+# the lead is for ORCID finance and the lead's finance staff (neither is in the cast but ORCID admin).
+NO_BILLING = {ENG: 403, SUP: 403, LS: 403}
+BILLING = e(200, **NO_BILLING)
+BILL_VIEW_A = only(200, [ADMIN, LA, MC], others=404)
+BILL_EDIT_A = only(200, [ADMIN, LA], others=404, **{MC: 403})
+# Support: ORCID support works escalated tickets and problems; leads see problems their tickets link to.
+PRB_EDIT = only(200, [ADMIN, SUP], others=403, **{MC: 404, LB: 404})
+PRB_POST = only(302, [ADMIN, SUP], others=403, **{MC: 404, LB: 404})
+ESC_A = lambda c: {"pk": _escalated_a(c).pk}  # noqa: E731
+PRB_A = lambda c: {"pk": _problem_a(c).pk}  # noqa: E731
+CMQ_A = lambda c: {"pk": _communique_a(c).pk}  # noqa: E731
+COPY_A = lambda c: {"pk": _communique_a(c).recipients.get().pk}  # noqa: E731
 
 
 def api(default: int, **overrides: int) -> dict[str, int]:
@@ -66,7 +79,7 @@ MEMBERSHIP_A = lambda c: {"pk": c.membership_a.pk}  # noqa: E731
 
 ROUTES: list[Route] = [
     ("core:home", "get", NO_ARGS, e(200)),
-    ("core:coming", "get", lambda c: {"area": "billing"}, e(200)),
+    ("core:coming", "get", lambda c: {"area": "reports"}, e(200)),
     ("healthz", "get", NO_ARGS, e(200, anonymous=200)),
     ("directory:consortium_list", "get", NO_ARGS, e(200)),
     ("directory:consortium_create", "get", NO_ARGS, only(200, [ADMIN])),
@@ -200,6 +213,77 @@ ROUTES: list[Route] = [
     ("api:agreement-document", "get", lambda c: _agreement_a(c), api(200, **{SUP: 403, LS: 403, LB: 404})),
     ("api:renewal-decision-list", "get", NO_ARGS, api(200, **{SUP: 403, LS: 403})),
     ("api:renewal-decision-detail", "get", lambda c: _decision_a(c), api(200, **{SUP: 403, LS: 403, LB: 404})),
+    # Billing: invoices, payments, statements, receivables, settings
+    ("billing:invoice_list", "get", NO_ARGS, BILLING),
+    ("billing:invoice_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("billing:overdue_list", "get", NO_ARGS, BILLING),
+    ("billing:invoice_detail", "get", lambda c: _invoice_a(c), BILL_VIEW_A),
+    ("billing:invoice_detail", "get", lambda c: _orcid_invoice_a(c), only(200, [ADMIN], others=404)),
+    ("billing:invoice_history", "get", lambda c: _invoice_a(c), BILL_VIEW_A),
+    ("billing:invoice_pdf", "get", lambda c: _invoice_a(c), BILL_VIEW_A),
+    ("billing:invoice_pdf", "get", lambda c: _orcid_invoice_a(c), only(200, [ADMIN], others=404)),
+    ("billing:invoice_issue", "post", lambda c: _draft_a(c), only(302, [ADMIN, LA], others=404)),
+    ("billing:invoice_void", "get", lambda c: _draft_a(c), only(200, [ADMIN, LA], others=404)),
+    ("billing:payment_create", "get", lambda c: _invoice_a(c), BILL_EDIT_A),
+    ("billing:credit_note_create", "get", lambda c: _invoice_a(c), BILL_EDIT_A),
+    ("billing:statement", "get", ORG_A, only(200, [ADMIN, LA, MC], others=403, **{LB: 404})),
+    ("billing:statement_csv", "get", ORG_A, only(200, [ADMIN, LA, MC], others=403, **{LB: 404})),
+    ("billing:receivables", "get", NO_ARGS, BILLING),
+    ("billing:receivables_csv", "get", NO_ARGS, BILLING),
+    ("billing:settings", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("api:invoice-list", "get", NO_ARGS, api(200, **NO_BILLING)),
+    ("api:invoice-detail", "get", lambda c: _invoice_a(c), api(200, **NO_BILLING, **{LB: 404})),
+    ("api:invoice-detail", "get", lambda c: _orcid_invoice_a(c), api(404, **NO_BILLING, **{ADMIN: 200})),
+    ("api:invoice-issue", "post", lambda c: _draft_a(c), api(403, **{ADMIN: 200, LA: 200, LB: 404})),
+    ("api:invoice-credit", "post", lambda c: _invoice_a(c), api(403, **{ADMIN: 400, LA: 400, LB: 404})),
+    ("api:invoice-pay", "post", lambda c: _invoice_a(c), api(403, **{ADMIN: 400, LA: 400, LB: 404})),
+    ("api:payment-list", "get", NO_ARGS, api(200, **NO_BILLING)),
+    ("api:payment-detail", "get", lambda c: _payment_a(c), api(200, **NO_BILLING, **{LB: 404})),
+    ("api:receivables-list", "get", NO_ARGS, api(200, **NO_BILLING)),
+    # Support: escalation to ORCID
+    ("support:ticket_escalate", "get", lambda c: {"pk": _ticket_a(c).pk},
+     only(200, [ADMIN, LA, LS], others=403, **{SUP: 404, LB: 404})),
+    ("support:ticket_orcid_reply", "post", ESC_A, only(302, [ADMIN, LA, LS], others=403, **{SUP: 404, LB: 404})),
+    ("support:orcid_queue", "get", NO_ARGS, only(200, [ADMIN, SUP])),
+    ("support:orcid_ticket", "get", ESC_A, only(200, [ADMIN, SUP], others=404)),
+    ("support:orcid_ticket_take", "post", ESC_A, only(302, [ADMIN, SUP], others=404)),
+    ("support:orcid_ticket_reply", "post", ESC_A, only(302, [ADMIN, SUP], others=404)),
+    ("support:orcid_ticket_resolve", "post", ESC_A, only(302, [ADMIN, SUP], others=404)),
+    ("support:orcid_ticket_hand_back", "post", ESC_A, only(302, [ADMIN, SUP], others=404)),
+    ("api:orcid-ticket-list", "get", NO_ARGS, api(403, **{ADMIN: 200, SUP: 200})),
+    ("api:orcid-ticket-detail", "get", ESC_A, api(403, **{ADMIN: 200, SUP: 200})),
+    ("api:orcid-ticket-take", "post", ESC_A, api(403, **{ADMIN: 200, SUP: 200})),
+    ("api:orcid-ticket-reply", "post", ESC_A, api(403, **{ADMIN: 400, SUP: 400})),
+    ("api:orcid-ticket-resolve", "post", ESC_A, api(403, **{ADMIN: 200, SUP: 200})),
+    ("api:orcid-ticket-hand-back", "post", ESC_A, api(403, **{ADMIN: 400, SUP: 400})),
+    ("api:escalation-list", "post", NO_ARGS, api(403, **{ADMIN: 400, LA: 400, LS: 400, LB: 400})),
+    # Support: problems
+    ("support:problem_list", "get", NO_ARGS, e(200, **{MC: 403})),
+    ("support:problem_create", "get", NO_ARGS, only(200, [ADMIN, SUP])),
+    ("support:problem_detail", "get", PRB_A, only(200, [ADMIN, ENG, SUP, LA, LS], others=404)),
+    ("support:problem_edit", "get", PRB_A, PRB_EDIT),
+    ("support:problem_article", "get", PRB_A, PRB_EDIT),
+    ("support:problem_link", "post", PRB_A, PRB_POST),
+    ("support:problem_unlink", "post", PRB_A, PRB_POST),
+    ("api:problem-list", "get", NO_ARGS, api(200, **{MC: 403})),
+    ("api:problem-list", "post", NO_ARGS, api(403, **{ADMIN: 400, SUP: 400})),
+    ("api:problem-detail", "get", PRB_A, api(200, **{MC: 403, LB: 404})),
+    ("api:problem-detail", "patch", PRB_A, api(403, **{ADMIN: 200, SUP: 200})),
+    ("api:problem-detail", "delete", PRB_A, api(403, **{ADMIN: 204, SUP: 204})),
+    ("api:problem-link", "post", PRB_A, api(403, **{ADMIN: 400, SUP: 400})),
+    ("api:problem-unlink", "post", PRB_A, api(403, **{ADMIN: 400, SUP: 400})),
+    # Communiqués
+    ("communiques:list", "get", NO_ARGS, e(200, **{MC: 403})),
+    ("communiques:send", "get", NO_ARGS, only(200, [ADMIN, ENG])),
+    ("communiques:stats", "get", NO_ARGS, e(200, **{MC: 403})),
+    ("communiques:detail", "get", CMQ_A, only(200, [ADMIN, ENG, SUP, LA, LS], others=404)),
+    ("communiques:respond", "get", COPY_A, only(200, [LA, LS], others=403, **{MC: 404, LB: 404})),
+    ("api:communique-list", "get", NO_ARGS, api(200, **{MC: 403})),
+    ("api:communique-list", "post", NO_ARGS, api(403, **{ADMIN: 400, ENG: 400})),
+    ("api:communique-detail", "get", CMQ_A, api(200, **{MC: 403, LB: 404})),
+    ("api:communique-copy-list", "get", NO_ARGS, api(200, **{MC: 403})),
+    ("api:communique-copy-detail", "get", COPY_A, api(200, **{MC: 403, LB: 404})),
+    ("api:communique-copy-respond", "post", COPY_A, api(403, **{LA: 400, LS: 400, LB: 404})),
     # REST API
     ("api:api-root", "get", NO_ARGS, api(200)),
     ("api:schema", "get", NO_ARGS, api(200)),
@@ -329,6 +413,70 @@ def _decision_a(c: Any) -> dict[str, int]:
 
     agreement = Agreement.objects.get(pk=_agreement_a(c)["pk"])
     return {"pk": renewal_decide(user=c.users[ADMIN], agreement=agreement, decision="renew").pk}
+
+
+def _invoice_a(c: Any) -> dict[str, int]:
+    from consortium_hub.billing.services.invoices import LineInput, invoice_create_manual, invoice_issue
+
+    draft = invoice_create_manual(user=None, issuer="lead", consortium=c.consortium_a,
+                                  recipient_organisation=c.org_a, lines=[LineInput("Membership 2026", 1, "1000.00")])
+    return {"pk": invoice_issue(user=None, invoice=draft).pk}
+
+
+def _draft_a(c: Any) -> dict[str, int]:
+    from consortium_hub.billing.services.invoices import LineInput, invoice_create_manual
+
+    return {"pk": invoice_create_manual(user=None, issuer="lead", consortium=c.consortium_a,
+                                        recipient_organisation=c.org_a,
+                                        lines=[LineInput("Membership 2026", 1, "1000.00")]).pk}
+
+
+def _orcid_invoice_a(c: Any) -> dict[str, int]:
+    from consortium_hub.billing.services.invoices import LineInput, invoice_create_manual, invoice_issue
+
+    draft = invoice_create_manual(user=None, issuer="orcid", consortium=c.consortium_a,
+                                  lines=[LineInput("Licence fees 2026", 2, "1500.00")])
+    return {"pk": invoice_issue(user=None, invoice=draft).pk}
+
+
+def _payment_a(c: Any) -> dict[str, int]:
+    from django.utils import timezone
+
+    from consortium_hub.billing.models import Invoice
+    from consortium_hub.billing.services.payments import payment_record
+
+    invoice = Invoice.objects.get(pk=_invoice_a(c)["pk"])
+    return {"pk": payment_record(user=None, invoice=invoice, amount="100.00", received_on=timezone.localdate()).pk}
+
+
+def _ticket_a(c: Any, **fields: Any) -> Any:
+    from consortium_hub.support.models import Ticket
+
+    fields.setdefault("status", "open")
+    return Ticket.objects.create(consortium=c.consortium_a, organisation=c.org_a,
+                                 reference=f"MX-{Ticket.objects.count() + 1}", subject="Matrix ticket",
+                                 requester_email="ann@alpha.example", **fields)
+
+
+def _escalated_a(c: Any) -> Any:
+    from django.utils import timezone
+
+    return _ticket_a(c, tier=2, escalated_at=timezone.now(), escalation_summary="Matrix", orcid_status="new",
+                     status="with_orcid")
+
+
+def _problem_a(c: Any) -> Any:
+    from consortium_hub.support.models import Problem
+
+    problem = Problem.objects.create(reference="PRB-999999", title="Matrix problem")
+    problem.tickets.add(_escalated_a(c))
+    return problem
+
+
+def _communique_a(c: Any) -> Any:
+    from consortium_hub.communiques.services.communiques import communique_send
+
+    return communique_send(user=c.users[ADMIN], subject="Matrix", body="Reply", consortia=[c.consortium_a])
 
 
 def _course_of(consortium: Any) -> int:

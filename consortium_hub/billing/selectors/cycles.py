@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -41,9 +42,9 @@ from consortium_hub.audit.models import ChangeRecord
 from consortium_hub.billing.calculations import Totals, totals
 from consortium_hub.billing.models import (LICENCE_CURRENCY, BillingCycle, BillingSettings, FeeKind, FeeSchedule,
                                            Invoice, InvoiceLine, Issuer)
-from consortium_hub.billing.selectors.fees import RateKey, rates_by_key
+from consortium_hub.billing.selectors.fees import FIRST_YEAR, LAST_YEAR, RateKey, rates_by_key
 from consortium_hub.core.access import access_scope, require
-from consortium_hub.core.money import prorate_by_months
+from consortium_hub.core.money import prorate_by_months, round_money
 from consortium_hub.core.roles import VIEW
 from consortium_hub.directory.models import Consortium, Membership, Organisation
 
@@ -208,6 +209,9 @@ class DryRun:
 def cycle_dry_run(*, user: Any, consortium: Consortium, year: int) -> DryRun:
     """Every invoice committing the cycle now would create, the members left out and why, and totals."""
     require(user, VIEW, "billing", consortium_id=consortium.pk)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationError({"year": _("Choose a year between %(a)s and %(b)s.") % {"a": FIRST_YEAR,
+                                                                                      "b": LAST_YEAR}})
     from consortium_hub.billing.issuers import settings_for  # creates the issuer's defaults on first use
 
     return build_dry_run(
@@ -236,8 +240,8 @@ def build_dry_run(*, consortium: Consortium, year: int, memberships: QuerySet[Me
                                              invoice__consortium=consortium, invoice__year=year,
                                              fee_kind=FeeKind.LICENCE, membership__isnull=False)
     orcid_billed = set(orcid_lines.values_list("membership_id", flat=True))
-    orcid_invoice_exists = Invoice.objects.filter(issuer=Issuer.ORCID, kind=Invoice.Kind.INVOICE,
-                                                  consortium=consortium, year=year).exists()
+    orcid_invoice_exists = bool(cycle) and (
+        Invoice.objects.filter(cycle=cycle, issuer=Issuer.ORCID, kind=Invoice.Kind.INVOICE).exists())
     rates: dict[RateKey, Decimal] = rates_by_key(schedule) if schedule else {}
     member_currency = schedule.consortium_fee_currency if schedule else consortium.billing_currency
     licence_on_member_invoice = member_currency == LICENCE_CURRENCY
@@ -273,6 +277,12 @@ def build_dry_run(*, consortium: Consortium, year: int, memberships: QuerySet[Me
             if not member_side and not orcid_side:
                 run.left_out.append(LeftOut(m, Reason.ALREADY_INVOICED))
                 continue
+            if not member_side:
+                # One member invoice per organisation and cycle (the database's rule): a membership added to an
+                # organisation invoiced already is billed by ORCID but cannot be added to the member's invoice.
+                run.warnings.append(_("%(org)s was invoiced in this cycle already: its %(t)s membership from "
+                                      "%(d)s is on ORCID's invoice but not on a member invoice; invoice it by hand.")
+                                    % {"org": org.legal_name, "t": m.get_tier_display(), "d": m.start_date})
             new_lines = []
             if member_side:
                 if licence_on_member_invoice:
@@ -343,12 +353,14 @@ def _missing_rates(m: Membership, licence_missing: bool, fee_missing: bool) -> s
     if fee_missing:
         missing.append(_("no consortium fee for %(t)s, %(s)s") % {"t": m.get_tier_display(),
                                                                   "s": m.get_size_display()})
-    return "; ".join(missing).capitalize() + "."
+    text = "; ".join(missing)
+    return text[:1].upper() + text[1:] + "."
 
 
 def _line(kind: str, description: str, m: Membership, months: int, annual: Decimal, currency: str) -> PlannedLine:
     return PlannedLine(fee_kind=kind, description=description[:255], membership_id=m.pk, months=months,
-                       unit_price=annual, amount=prorate_by_months(annual, months=months, currency=currency))
+                       unit_price=round_money(annual, currency),
+                       amount=prorate_by_months(annual, months=months, currency=currency))
 
 
 def _invoice(issuer: str, currency: str, org: Organisation | None, name: str, settings: BillingSettings,

@@ -17,9 +17,11 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from consortium_hub.billing.models import LICENCE_CURRENCY, FeeKind, FeeRate, FeeSchedule
-from consortium_hub.core.money import percent_change
+from consortium_hub.core.money import percent_change, round_money
 from consortium_hub.directory.models import Membership
 
+# Billing years the hub accepts (pages answer 404 outside them, services refuse them).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 # A licence fee rising more than this over the previous schedule's same rate is flagged (not refused).
 LICENCE_RISE_FLAG_PERCENT = Decimal("3")
 
@@ -50,8 +52,10 @@ def rate_currency(schedule: FeeSchedule, kind: str) -> str:
 
 
 def rates_by_key(schedule: FeeSchedule) -> dict[RateKey, Decimal]:
-    """The schedule's rates (uses prefetched `rates` when present)."""
-    return {(r.kind, r.tier, r.size): r.amount for r in schedule.rates.all()}
+    """The schedule's rates (uses prefetched `rates` when present), to their currency's minor unit (the
+    database keeps three places for every currency)."""
+    return {(r.kind, r.tier, r.size): round_money(r.amount, rate_currency(schedule, r.kind))
+            for r in schedule.rates.all()}
 
 
 def fee_schedule_list(*, user: Any) -> QuerySet[FeeSchedule]:
@@ -81,6 +85,10 @@ class LicenceRise:
     previous: Decimal
     current: Decimal
     percent: Decimal
+
+    @property
+    def tier_label(self) -> str:
+        return str(Membership.Tier(self.tier).label)
 
     @property
     def message(self) -> str:
@@ -132,7 +140,7 @@ def licence_rises_for(schedules: Iterable[FeeSchedule]) -> dict[int, list[Licenc
     for consortium_id, year, tier, amount in (
             FeeRate.objects.filter(kind=FeeKind.LICENCE, schedule__consortium_id__in=consortium_ids)
             .values_list("schedule__consortium_id", "schedule__year", "tier", "amount")):
-        licence[(consortium_id, year)][tier] = amount
+        licence[(consortium_id, year)][tier] = round_money(amount, LICENCE_CURRENCY)
     result: dict[int, list[LicenceRise]] = {}
     for s in schedules:
         earlier = [y for y in years[s.consortium_id] if y < s.year]

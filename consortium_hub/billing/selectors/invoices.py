@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, DecimalField, DurationField, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (Case, Count, DecimalField, DurationField, ExpressionWrapper, F, OuterRef, Prefetch, Q,
+                              QuerySet, Subquery, Sum, Value, When)
 from django.db.models.functions import Coalesce
 from django.db.models.query import ModelIterable
 
@@ -143,6 +144,9 @@ class StatementEntry:
     credit: Decimal
     balance: Decimal = Decimal(0)
     invoice_id: int | None = None
+
+    def __post_init__(self) -> None:
+        self.debit, self.credit = round_money(self.debit, self.currency), round_money(self.credit, self.currency)
 
     def show(self, amount: Decimal) -> str:
         return Money(amount, self.currency).format() if amount else ""

@@ -9,7 +9,6 @@ summed in Python as Decimals (one query, whatever the number of invoices).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -119,10 +118,3 @@ def receivables_csv_rows(report: Receivables) -> list[list[str]]:
     body = [[row.issuer, row.consortium, row.currency, str(row.invoices),
              *[str(amount) for _k, amount, _f in row.cells], str(row.total)] for row in report.rows]
     return [header, *body]
-
-
-def by_currency(rows: list[ReceivablesRow]) -> dict[str, list[ReceivablesRow]]:
-    grouped: dict[str, list[ReceivablesRow]] = defaultdict(list)
-    for row in rows:
-        grouped[row.currency].append(row)
-    return dict(grouped)

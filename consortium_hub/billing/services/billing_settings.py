@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from consortium_hub.billing.models import BillingSettings, Issuer
+from consortium_hub.billing.models import BillingSettings
 from consortium_hub.billing.pdf import MAX_LOGO_BYTES
 from consortium_hub.core.access import access_scope, require
 from consortium_hub.core.roles import CHANGE
@@ -22,10 +22,6 @@ from consortium_hub.core.roles import CHANGE
 PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$")
 MAX_DUNNING_LEVELS = 6
 LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
-
-
-def settings_issuer(billing_settings: BillingSettings) -> str:
-    return Issuer.ORCID if billing_settings.consortium_id is None else Issuer.LEAD
 
 
 def may_change_settings(user: Any, billing_settings: BillingSettings) -> bool:

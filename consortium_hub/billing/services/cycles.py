@@ -34,7 +34,7 @@ from consortium_hub.billing.models import (BillingCycle, BillingSettings, Invoic
                                            Issuer)
 from consortium_hub.billing.numbering import format_number, issuer_key, take_number
 from consortium_hub.billing.selectors.cycles import DryRun, PlannedInvoice, build_dry_run, cycle_dry_run
-from consortium_hub.billing.services.fees import FIRST_YEAR, LAST_YEAR
+from consortium_hub.billing.selectors.fees import FIRST_YEAR, LAST_YEAR
 from consortium_hub.core.access import require
 from consortium_hub.core.roles import ADD, VIEW
 from consortium_hub.directory.models import Consortium, Membership, Organisation

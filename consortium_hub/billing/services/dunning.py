@@ -23,6 +23,8 @@ from consortium_hub.billing.issuers import DEFAULT_DUNNING_DAYS
 from consortium_hub.billing.models import BillingSettings, Invoice, Issuer
 from consortium_hub.billing.selectors.invoices import OPEN_STATUSES, with_balances
 from consortium_hub.billing.services.invoices import balance_due, send_document_email, settled_status
+from consortium_hub.core.money import Money
+from consortium_hub.jobs.models import OnceMarker
 from consortium_hub.jobs.queue import days_to_catch_up, enqueue, once
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,11 @@ def run_day(*, day: dt.date) -> list[tuple[int, int]]:
     candidates = (with_balances(Invoice.objects.filter(kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES,
                                                        due_date__lt=day))
                   .filter(balance_due__gt=0).order_by("due_date", "pk"))
+    candidates = list(candidates)
+    # Levels claimed earlier, in one query, so each day tries to claim only what is new.
+    most = max([len(v) for v in levels.values()] + [len(DEFAULT_DUNNING_DAYS)])
+    keys = [reminder_key(invoice.pk, n) for invoice in candidates for n in range(1, most + 1)]
+    claimed_before = set(OnceMarker.objects.filter(key__in=keys).values_list("key", flat=True))
     queued = []
     for invoice in candidates:
         with transaction.atomic():  # the status and the claims of one invoice together
@@ -71,7 +78,8 @@ def run_day(*, day: dt.date) -> list[tuple[int, int]]:
             key = (invoice.issuer, invoice.consortium_id if invoice.issuer == Issuer.LEAD else None)
             configured = levels.get(key, DEFAULT_DUNNING_DAYS)
             reached = [n for n, days in enumerate(configured, start=1) if days_past >= days]
-            claimed = [n for n in reached if once(reminder_key(invoice.pk, n))]
+            claimed = [n for n in reached
+                       if reminder_key(invoice.pk, n) not in claimed_before and once(reminder_key(invoice.pk, n))]
             if claimed:
                 enqueue(_send_task(), invoice.pk, max(claimed), day.isoformat())
                 queued.append((invoice.pk, max(claimed)))
@@ -101,8 +109,6 @@ def send_reminder(*, invoice_id: int, level: int, day: dt.date) -> int:
     settings_row = BillingSettings.objects.filter(
         consortium=None if invoice.issuer == Issuer.ORCID else invoice.consortium).first()
     final = len(levels_of(settings_row.dunning_days if settings_row else DEFAULT_DUNNING_DAYS)) or level
-    from consortium_hub.core.money import Money
-
     return send_document_email(invoice_id=invoice.pk, template="billing/email/dunning", extra={
         "level": level, "final_level": max(final, level), "days_overdue": (day - invoice.due_date).days,
         "balance": Money(balance_due(invoice), invoice.currency)})

@@ -15,8 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from consortium_hub.billing.models import FeeRate, FeeSchedule, Invoice
-from consortium_hub.billing.selectors.fees import RateKey, rate_currency, rate_field_name, rate_keys
+from consortium_hub.billing.models import AMOUNT, FeeRate, FeeSchedule, Invoice
+from consortium_hub.billing.selectors.fees import (FIRST_YEAR, LAST_YEAR, RateKey, rate_currency, rate_field_name,
+                                                   rate_keys)
 from consortium_hub.core.access import require
 from consortium_hub.core.money import minor_unit, round_money, to_decimal
 from consortium_hub.core.roles import ADD, CHANGE, DELETE
@@ -26,8 +27,6 @@ from consortium_hub.directory.models import Consortium
 Amount = Decimal | int | str
 # The rates to set: a key maps to its new amount, or to None to remove that rate. Keys left out stay.
 Rates = Mapping[RateKey, Amount | None]
-
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 @transaction.atomic
@@ -102,6 +101,11 @@ def _validate(schedule: FeeSchedule) -> None:
         identifiers.validate_currency(schedule.consortium_fee_currency)
     except ValidationError as exc:
         errors["consortium_fee_currency"] = exc.messages
+    else:
+        if -minor_unit(schedule.consortium_fee_currency).as_tuple().exponent > AMOUNT["decimal_places"]:
+            errors["consortium_fee_currency"] = [_("Invoices keep amounts to %(n)s decimal places; %(cur)s needs more.")
+                                                 % {"n": AMOUNT["decimal_places"],
+                                                    "cur": schedule.consortium_fee_currency}]
     try:
         schedule.full_clean()  # includes one schedule per consortium and year
     except ValidationError as exc:

@@ -154,7 +154,8 @@ def invoice_create_manual(*, user: Any, issuer: str, consortium: Consortium,
     issuer_settings = settings_for(issuer=issuer, consortium=consortium)
     currency = (currency or (LICENCE_CURRENCY if issuer == Issuer.ORCID else consortium.billing_currency)).upper()
     identifiers.validate_currency(currency)
-    rate = issuer_settings.tax_rate_percent if tax_rate_percent is None else _decimal(tax_rate_percent, "tax_rate_percent")
+    rate = (issuer_settings.tax_rate_percent if tax_rate_percent is None
+            else _decimal(tax_rate_percent, "tax_rate_percent"))
     if not Decimal(0) <= rate <= Decimal(100):
         raise ValidationError({"tax_rate_percent": _("The tax rate is a percentage from 0 to 100.")})
     invoice = Invoice(kind=Invoice.Kind.INVOICE, issuer=issuer, consortium=consortium,
@@ -366,7 +367,7 @@ def credit_note_create(*, user: Any, invoice: Invoice, reason: str,
                    recipient_organisation_id=original.recipient_organisation_id, credited_invoice=original,
                    year=today.year, currency=original.currency, status=Invoice.Status.ISSUED, issue_date=today,
                    recipient_details=original.recipient_details, recipient_tax_id=original.recipient_tax_id,
-                   tax_rate_percent=original.tax_rate_percent)
+                   tax_rate_percent=original.tax_rate_percent, note=reason)
     built = _credit_lines(original, note, lines, reason[:200])
     _apply_totals(note, built)
     credited = credited_total(original)
@@ -433,7 +434,7 @@ def send_document_email(*, invoice_id: int, template: str, extra: Mapping[str, A
     from django.urls import reverse
 
     from consortium_hub.billing.pdf import pdf_filename, render_invoice_pdf
-    from consortium_hub.billing.tasks import send_templated_email_with_attachments
+    from consortium_hub.core.email import send_templated_email
 
     invoice = Invoice.objects.select_related("consortium", "recipient_organisation", "credited_invoice").get(
         pk=invoice_id)
@@ -442,9 +443,10 @@ def send_document_email(*, invoice_id: int, template: str, extra: Mapping[str, A
         return 0
     issuer_settings = settings_for(issuer=invoice.issuer, consortium=invoice.consortium)
     context = {"invoice": invoice, "issuer_name": issuer_settings.issuer_name,
-               "total": Money(invoice.total, invoice.currency), "balance": Money(balance_due(invoice), invoice.currency),
+               "total": Money(invoice.total, invoice.currency),
+               "balance": Money(balance_due(invoice), invoice.currency),
                "detail_path": reverse("billing:invoice_detail", args=[invoice.pk]), **(extra or {})}
-    send_templated_email_with_attachments(
+    send_templated_email(
         to=to, template=template, context=context,
         attachments=[(pdf_filename(invoice), render_invoice_pdf(invoice), "application/pdf")])
     return len(to)

@@ -61,7 +61,7 @@ def payment_record(*, user: Any, invoice: Invoice, amount: Decimal | str | int, 
             % {"a": Money(amount, locked.currency), "b": Money(balance, locked.currency), "doc": locked}})
     payment = Payment(invoice=locked, amount=amount, received_on=received_on, reference=reference.strip()[:120],
                       recorded_by=user if getattr(user, "is_authenticated", False) else None)
-    payment.full_clean(exclude=["recorded_by"])  # null for the system; the model lacks blank=True
+    payment.full_clean()
     payment.save()
     locked.amount_paid += amount
     locked.status = settled_status(locked, today=today, credited=credited)

@@ -52,8 +52,15 @@ def make_invoice(cast: Any, *, issuer: str = Issuer.LEAD, organisation: Any = No
 
 
 def add_user(role: str, email: str, **scope: Any) -> Any:
+    """A user holding `role` (with TOTP set up when the role requires it, as the cast does)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from consortium_hub.core.roles import MFA_REQUIRED_ROLES
+
     user = f.UserFactory(email=email)
     f.RoleAssignmentFactory(user=user, role=role, **scope)
+    if role in MFA_REQUIRED_ROLES:
+        TOTP.activate(user, generate_totp_secret())
     return user
 
 
@@ -379,8 +386,8 @@ def test_api_issue_credit_and_pay(cast, api_for, django_capture_on_commit_callba
         response = api.post(reverse("api:invoice-issue", args=[pk]), {}, format="json")
     assert response.status_code == 200 and response.json()["number"] == "INV-2026-00001"
     assert response.json()["due_date"] == (ISSUED_ON + dt.timedelta(days=30)).isoformat()
-    response = api.post(reverse("api:invoice-pay", args=[pk]), {"amount": "250.00", "received_on": ISSUED_ON.isoformat(),
-                                                               "reference": "BACS 1"}, format="json")
+    response = api.post(reverse("api:invoice-pay", args=[pk]),
+                        {"amount": "250.00", "received_on": ISSUED_ON.isoformat(), "reference": "BACS 1"}, format="json")
     assert response.status_code == 201 and response.json()["amount"] == "250.000"
     response = api.post(reverse("api:invoice-pay", args=[pk]), {"amount": "900", "received_on": ISSUED_ON.isoformat()},
                         format="json")

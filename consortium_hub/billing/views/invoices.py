@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from consortium_hub.billing import forms_invoices as f
@@ -65,7 +66,7 @@ def _may_add(user: Any) -> bool:
 
 class InvoiceList(ListPage):
     area = AREA
-    title = _("Invoices")
+    title = gettext_lazy("Invoices")
     selector = staticmethod(selectors.invoice_list)
     filterset_class = f.InvoiceFilter
     template_name = "billing/invoice_list.html"
@@ -80,7 +81,7 @@ class InvoiceList(ListPage):
 
 class OverdueList(ListPage):
     area = AREA
-    title = _("Overdue invoices")
+    title = gettext_lazy("Overdue invoices")
     filterset_class = f.OverdueFilter
     template_name = "billing/invoice_overdue.html"
     partial_template_name = "billing/invoice_overdue_table.html"

@@ -1,3 +1,5 @@
-"""Communiqué pages."""
+"""Pages of communiqués (see views/communiques.py)."""
 
-urlpatterns: list = []
+from consortium_hub.communiques.views.communiques import urlpatterns
+
+__all__ = ["urlpatterns"]

@@ -63,16 +63,16 @@ class OrcidTicketDetailSerializer(OrcidTicketSerializer):
         read_only_fields = fields
 
 
-class ReplySerializer(serializers.Serializer):
+class OrcidReplySerializer(serializers.Serializer):
     body = serializers.CharField()
     ask_for_information = serializers.BooleanField(default=False)
 
 
-class ResolveSerializer(serializers.Serializer):
+class OrcidResolveSerializer(serializers.Serializer):
     body = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class HandBackSerializer(serializers.Serializer):
+class OrcidHandBackSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
@@ -105,35 +105,35 @@ class OrcidTicketViewSet(AccessViewSet):
     def take(self, request: Request, pk: Any = None) -> Response:
         return self._done(services.orcid_ticket_take(user=request.user, ticket=self.get_object()))
 
-    @extend_schema(request=ReplySerializer, responses={200: OrcidTicketDetailSerializer})
+    @extend_schema(request=OrcidReplySerializer, responses={200: OrcidTicketDetailSerializer})
     @action(detail=True, methods=["post"])
     def reply(self, request: Request, pk: Any = None) -> Response:
         ticket = self.get_object()
-        incoming = ReplySerializer(data=request.data)
+        incoming = OrcidReplySerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         services.orcid_ticket_reply(user=request.user, ticket=ticket, via="api", **incoming.validated_data)
         return self._done(ticket)
 
-    @extend_schema(request=ResolveSerializer, responses={200: OrcidTicketDetailSerializer})
+    @extend_schema(request=OrcidResolveSerializer, responses={200: OrcidTicketDetailSerializer})
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: Any = None) -> Response:
         ticket = self.get_object()
-        incoming = ResolveSerializer(data=request.data)
+        incoming = OrcidResolveSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         return self._done(services.orcid_ticket_resolve(user=request.user, ticket=ticket, via="api",
                                                         **incoming.validated_data))
 
-    @extend_schema(request=HandBackSerializer, responses={200: OrcidTicketSerializer})
+    @extend_schema(request=OrcidHandBackSerializer, responses={200: OrcidTicketSerializer})
     @action(detail=True, methods=["post"], url_path="hand-back")
     def hand_back(self, request: Request, pk: Any = None) -> Response:
         ticket = self.get_object()
-        incoming = HandBackSerializer(data=request.data)
+        incoming = OrcidHandBackSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         return self._done(services.orcid_ticket_hand_back(user=request.user, ticket=ticket, via="api",
                                                           **incoming.validated_data))
 
 
-class EscalateSerializer(serializers.Serializer):
+class TicketEscalateSerializer(serializers.Serializer):
     ticket = serializers.PrimaryKeyRelatedField(queryset=Ticket.objects.none())
     tier = serializers.ChoiceField(choices=[Ticket.Tier.TIER_2.value, Ticket.Tier.TIER_3.value])
     summary = serializers.CharField()
@@ -150,14 +150,14 @@ class EscalationViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
     """POST {ticket, tier, summary}: the lead hands a ticket to ORCID (Tier 2/3)."""
 
     access_area = "support"
-    serializer_class = EscalateSerializer
+    serializer_class = TicketEscalateSerializer
     permission_classes = [ActionPermission]
     action_needs = {"create": CHANGE}
 
     def get_queryset(self) -> Any:
         return Ticket.objects.visible_to(self.request.user, CHANGE, area="support")
 
-    @extend_schema(request=EscalateSerializer, responses={201: OrcidTicketSerializer})
+    @extend_schema(request=TicketEscalateSerializer, responses={201: OrcidTicketSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incoming = self.get_serializer(data=request.data)
         incoming.is_valid(raise_exception=True)

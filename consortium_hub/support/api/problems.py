@@ -56,7 +56,7 @@ class ProblemDetailSerializer(ProblemSerializer):
         return [{"id": a.pk, "title": a.title, "body": a.body} for a in getattr(problem, "known_error_articles", [])]
 
 
-class TicketRefSerializer(serializers.Serializer):
+class ProblemTicketRefSerializer(serializers.Serializer):
     ticket = serializers.CharField(help_text="The ticket's reference.")
 
 
@@ -100,18 +100,18 @@ class ProblemViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.De
 
     def _ticket_action(self, request: Request, service: Any) -> Response:
         problem = self.get_object()
-        incoming = TicketRefSerializer(data=request.data)
+        incoming = ProblemTicketRefSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         ticket = services.visible_ticket(request.user, incoming.validated_data["ticket"])
         service(user=request.user, problem=problem, ticket=ticket)
         return self._detail(problem)
 
-    @extend_schema(request=TicketRefSerializer, responses={200: ProblemDetailSerializer})
+    @extend_schema(request=ProblemTicketRefSerializer, responses={200: ProblemDetailSerializer})
     @action(detail=True, methods=["post"])
     def link(self, request: Request, pk: Any = None) -> Response:
         return self._ticket_action(request, services.problem_link_ticket)
 
-    @extend_schema(request=TicketRefSerializer, responses={200: ProblemDetailSerializer})
+    @extend_schema(request=ProblemTicketRefSerializer, responses={200: ProblemDetailSerializer})
     @action(detail=True, methods=["post"])
     def unlink(self, request: Request, pk: Any = None) -> Response:
         return self._ticket_action(request, services.problem_unlink_ticket)

@@ -33,7 +33,8 @@ REPORT_MONTHS = 12
 
 def policy_q(user: Any, action: str = VIEW) -> Q:
     scope = access_scope(user)
-    return any_of((Q(), scope.q_for_area(SLAPolicy, action, "support")),
+    # "Every row" is spelt Q(pk__isnull=False): any_of drops an empty Q() when OR-ing (Django ignores empty Qs).
+    return any_of((Q(pk__isnull=False), scope.q_for_area(SLAPolicy, action, "support")),
                   (Q(consortium__isnull=True), scope.q_for_area(SLAPolicy, action, "orcid_support")))
 
 

@@ -131,7 +131,7 @@ def _set_status(*, user: Any, ticket: Ticket, status: str, now: dt.datetime) -> 
         return
     tickets = _optional_service("tickets")
     if tickets is not None and hasattr(tickets, "ticket_set_status"):
-        tickets.ticket_set_status(user=user, ticket=ticket, status=status)
+        tickets.ticket_set_status(user=user, ticket=ticket, status=status, now=now)
         return
     TicketStatusChange.objects.create(ticket=ticket, from_status=ticket.status, to_status=status, at=now, by=user)
     ticket.status = status

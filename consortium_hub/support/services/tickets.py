@@ -26,8 +26,6 @@ Rules
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.util
 import io
 import json
 import os
@@ -52,6 +50,7 @@ from consortium_hub.core.email import send_templated_email
 from consortium_hub.core.roles import ADD, CHANGE, Role
 from consortium_hub.directory.models import Consortium, Organisation
 from consortium_hub.support.models import Ticket, TicketAttachment, TicketCC, TicketMessage, TicketStatusChange
+from consortium_hub.support.services import sla
 
 Status = Ticket.Status
 Visibility = TicketMessage.Visibility
@@ -130,7 +129,8 @@ def attachment_problem(file: Any) -> str | None:
             "name": name, "size": filesizeformat(size), "limit": filesizeformat(MAX_ATTACHMENT_BYTES)}
     if size == 0:
         return _("“%(name)s” is empty.") % {"name": name}
-    content = _read_all(file)
+    # Most types are recognised by their first bytes; zip-based Office files and JSON need all of them.
+    content = _read(file, None if extension in (*_OOXML_PART, "json") else 65536)
     if not _content_matches(extension, content):
         return _("“%(name)s” is not really a %(kind)s file (its content is of another kind, whatever its name "
                  "says). Save it as %(kind)s again, or send it in one of these types: %(types)s.") % {
@@ -156,10 +156,10 @@ def _size_of(file: Any) -> int:
     return int(size)
 
 
-def _read_all(file: Any) -> bytes:
+def _read(file: Any, limit: int | None) -> bytes:
     position = file.tell() if hasattr(file, "tell") else 0
     file.seek(0)
-    content = file.read()
+    content = file.read() if limit is None else file.read(limit)
     file.seek(position)
     return content if isinstance(content, bytes) else content.encode()
 
@@ -178,7 +178,7 @@ def _content_matches(extension: str, content: bytes) -> bool:
         except (zipfile.BadZipFile, OSError, ValueError):
             return False
     # Text: no NUL bytes (that is binary, or UTF-16), not a known binary format.
-    if b"\x00" in content[:65536] or content.startswith(_BINARY_MAGIC):
+    if b"\x00" in content or content.startswith(_BINARY_MAGIC):
         return False
     if extension == "json":
         try:
@@ -234,11 +234,8 @@ def _lock(ticket: Ticket) -> Ticket:
 
 
 def _recalculate_sla(ticket: Ticket, now: dt.datetime | None = None) -> None:
-    """The SLA part's `recalculate` (deadlines and achieved figures); absent while it is being built."""
-    module = "consortium_hub.support.services.sla"
-    if importlib.util.find_spec(module) is None:
-        return
-    importlib.import_module(module).recalculate(ticket=ticket, now=now)
+    """The SLA's deadlines and achieved figures, after anything they depend on changed."""
+    sla.recalculate(ticket=ticket, now=now)
 
 
 # --- Creating -----------------------------------------------------------------------------------------
@@ -286,7 +283,7 @@ def ticket_create(*, user: Any, subject: str, body: str, organisation: Organisat
 
     ticket = Ticket(consortium=consortium, organisation=organisation, subject=(subject or "").strip()[:255],
                     category=category, priority=priority, status=Status.NEW, requester_email=requester_email,
-                    requester_user=_user_with_email(requester_email) if staff else user)
+                    requester_user=user_with_email(requester_email) if staff else user)
     ticket.reference = _next_reference(consortium, now)
     ticket.full_clean()
     ticket.save()
@@ -301,7 +298,7 @@ def ticket_create(*, user: Any, subject: str, body: str, organisation: Organisat
     return ticket
 
 
-def _user_with_email(email: str) -> Any:
+def user_with_email(email: str) -> Any:
     from consortium_hub.accounts.models import User
 
     return User.objects.filter(email__iexact=email, is_active=True).first() if email else None

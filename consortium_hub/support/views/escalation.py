@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -86,14 +86,15 @@ def orcid_ticket(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _act(request: HttpRequest, form: Any, save: Callable[[dict[str, Any]], Any], done: str) -> bool:
-    """Run one action from a posted form; problems become messages on the page we return to."""
-    if not form.is_valid():
+    """Run one action from a posted form (None: a plain button); problems become messages on the page
+    we return to."""
+    if form is not None and not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
         return False
     try:
-        save(form.cleaned_data)
+        save(form.cleaned_data if form is not None else {})
     except ValidationError as exc:
         for error in exc.messages:
             messages.error(request, error)
@@ -106,7 +107,7 @@ def _act(request: HttpRequest, form: Any, save: Callable[[dict[str, Any]], Any],
 @require_POST
 def orcid_ticket_take(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _orcid_ticket(request, pk, CHANGE)
-    _act(request, _Empty(), lambda data: services.orcid_ticket_take(
+    _act(request, None, lambda data: services.orcid_ticket_take(
         user=request.user, ticket=ticket), _("The ticket is yours."))
     return redirect("support:orcid_ticket", ticket.pk)
 
@@ -141,16 +142,6 @@ def orcid_ticket_hand_back(request: HttpRequest, pk: int) -> HttpResponse:
             _("Handed back to the lead as Tier 1.")):
         return redirect("support:orcid_queue")
     return redirect("support:orcid_ticket", ticket.pk)
-
-
-class _Empty:
-    """A form with nothing to fill in (for actions that are a button)."""
-
-    errors: dict[str, list[str]] = {}
-    cleaned_data: dict[str, Any] = {}
-
-    def is_valid(self) -> bool:
-        return True
 
 
 urlpatterns = [
