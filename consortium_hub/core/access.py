@@ -174,6 +174,8 @@ def any_of(*parts: tuple[Q, Q | None]) -> Q:
     """
     combined = Q(pk__in=[])
     for rows, access in parts:
+        # An empty Q() means "every row"; ORed into a filter it would vanish, so say it explicitly.
+        rows = rows or Q(pk__isnull=False)
         combined |= rows if access is None else rows & access
     return combined
 

@@ -36,6 +36,10 @@ def only(allowed: int, who: list[str], others: int = 403, anonymous: int = 302, 
     return table
 
 
+def api(default: int, **overrides: int) -> dict[str, int]:
+    return e(default, anonymous=401, **overrides)
+
+
 # Who sees an object of consortium A (organisation A / its contact / its membership).
 SEES_A = [ADMIN, ENG, SUP, LA, LS, MC]
 VIEW_A = only(200, SEES_A, others=404)
@@ -57,6 +61,10 @@ NO_BILLING = {ENG: 403, SUP: 403, LS: 403}
 BILLING = e(200, **NO_BILLING)
 BILL_VIEW_A = only(200, [ADMIN, LA, MC], others=404)
 BILL_EDIT_A = only(200, [ADMIN, LA], others=404, **{MC: 403})
+TICKET_VIEW_A = only(200, [ADMIN, ENG, LA, LS, MC], others=404)
+DESK_A_POST = only(200, [ADMIN, LA, LS], others=403, **{SUP: 404, LB: 404})  # empty form: re-rendered with errors
+DESK_A_API = api(403, **{ADMIN: 400, LA: 400, LS: 400, LB: 404})  # empty body: 400 where allowed
+ANSWERS = only(200, [ADMIN, SUP, LA, LS, LB])
 # Support: ORCID support works escalated tickets and problems; leads see problems their tickets link to.
 PRB_EDIT = only(200, [ADMIN, SUP], others=403, **{MC: 404, LB: 404})
 PRB_POST = only(302, [ADMIN, SUP], others=403, **{MC: 404, LB: 404})
@@ -64,10 +72,6 @@ ESC_A = lambda c: {"pk": _escalated_a(c).pk}  # noqa: E731
 PRB_A = lambda c: {"pk": _problem_a(c).pk}  # noqa: E731
 CMQ_A = lambda c: {"pk": _communique_a(c).pk}  # noqa: E731
 COPY_A = lambda c: {"pk": _communique_a(c).recipients.get().pk}  # noqa: E731
-
-
-def api(default: int, **overrides: int) -> dict[str, int]:
-    return e(default, anonymous=401, **overrides)
 
 
 Route = tuple[str, str, Callable[[Any], dict[str, Any]], dict[str, int]]
@@ -240,6 +244,46 @@ ROUTES: list[Route] = [
     ("api:payment-list", "get", NO_ARGS, api(200, **NO_BILLING)),
     ("api:payment-detail", "get", lambda c: _payment_a(c), api(200, **NO_BILLING, **{LB: 404})),
     ("api:receivables-list", "get", NO_ARGS, api(200, **NO_BILLING)),
+    # Support: tickets and saved answers
+    ("support:ticket_list", "get", NO_ARGS, e(200, **{SUP: 403})),
+    ("support:ticket_create", "get", NO_ARGS, only(200, [ADMIN, LA, LS, MC, LB])),
+    ("support:ticket_detail", "get", lambda c: _desk_ticket_a(c), TICKET_VIEW_A),
+    ("support:ticket_reply", "post", lambda c: _desk_ticket_a(c),
+     only(200, [ADMIN, LA, LS, MC], **{SUP: 404, LB: 404})),
+    ("support:ticket_note", "post", lambda c: _desk_ticket_a(c), DESK_A_POST),
+    ("support:ticket_update", "post", lambda c: _desk_ticket_a(c), DESK_A_POST),
+    ("support:ticket_merge", "get", lambda c: _desk_ticket_a(c), DESK_A_POST),
+    ("support:ticket_history", "get", lambda c: _desk_ticket_a(c), only(200, [ADMIN, ENG, LA, LS], **{SUP: 404, LB: 404})),
+    ("support:ticket_attachment", "get", lambda c: _attachment_a(c), TICKET_VIEW_A),
+    ("support:answer_list", "get", NO_ARGS, ANSWERS),
+    ("support:answer_create", "get", NO_ARGS, ANSWERS),
+    ("support:answer_edit", "get", lambda c: _answer_a(c), only(200, [ADMIN, LA, LS], **{SUP: 404, LB: 404})),
+    ("support:answer_insert", "get", NO_ARGS, ANSWERS),
+    ("api:ticket-list", "get", NO_ARGS, api(200, **{SUP: 403})),
+    ("api:ticket-detail", "get", lambda c: _desk_ticket_a(c), api(200, **{SUP: 403, LB: 404})),
+    ("api:ticket-messages", "get", lambda c: _desk_ticket_a(c), api(200, **{SUP: 403, LB: 404})),
+    ("api:ticket-reply", "post", lambda c: _desk_ticket_a(c),
+     api(403, **{ADMIN: 400, LA: 400, LS: 400, MC: 400, LB: 404})),
+    ("api:ticket-note", "post", lambda c: _desk_ticket_a(c), DESK_A_API),
+    ("api:ticket-status", "post", lambda c: _desk_ticket_a(c), DESK_A_API),
+    ("api:ticket-assign", "post", lambda c: _desk_ticket_a(c), DESK_A_API),
+    ("api:ticket-merge", "post", lambda c: _desk_ticket_a(c), DESK_A_API),
+    ("api:saved-answer-list", "get", NO_ARGS, api(200, **{ENG: 403, MC: 403})),
+    ("api:saved-answer-detail", "get", lambda c: _answer_a(c),
+     api(403, **{ADMIN: 200, LA: 200, LS: 200, SUP: 404, LB: 404})),
+    ("api:saved-answer-detail", "patch", lambda c: _answer_a(c),
+     api(403, **{ADMIN: 200, LA: 200, LS: 200, SUP: 404, LB: 404})),
+    # Support: SLAs
+    ("support:sla_home", "get", NO_ARGS, e(200)),
+    ("support:sla_orcid_policies", "get", NO_ARGS, e(200)),
+    ("support:sla_policies", "get", CONSORTIUM_A, only(200, [ADMIN, ENG, LA, LS], **{LB: 404})),
+    ("support:sla_report", "get", CONSORTIUM_A, only(200, [ADMIN, ENG, LA, LS], **{LB: 404})),
+    ("support:sla_report_csv", "get", CONSORTIUM_A, only(200, [ADMIN, ENG, LA, LS], **{LB: 404})),
+    ("api:sla-policy-list", "get", NO_ARGS, api(200)),
+    ("api:sla-policy-detail", "get", lambda c: _sla_policy_a(c), api(200, **{SUP: 404, MC: 404, LB: 404})),
+    ("api:sla-policy-detail", "patch", lambda c: _sla_policy_a(c),
+     api(403, **{ADMIN: 200, LA: 200, LS: 200, SUP: 404, LB: 404})),
+    ("api:sla-report-detail", "get", CONSORTIUM_A, api(200, **{SUP: 403, MC: 403, LB: 404})),
     # Support: escalation to ORCID
     ("support:ticket_escalate", "get", lambda c: {"pk": _ticket_a(c).pk},
      only(200, [ADMIN, LA, LS], others=403, **{SUP: 404, LB: 404})),
@@ -315,7 +359,8 @@ ROUTES: list[Route] = [
 
 # Routes whose list-API responses must not carry consortium A's rows for lead_admin_b.
 PATCH_BODIES = {"api:organisation-detail": {"city": "Leeds"}, "api:contact-detail": {"phone": "+44 1"},
-                "api:calendar-detail": {"name": "Alpha hours"}, "api:agreement-detail": {"notice_days": 60}}
+                "api:calendar-detail": {"name": "Alpha hours"}, "api:agreement-detail": {"notice_days": 60},
+                "api:saved-answer-detail": {"title": "Renamed"}, "api:sla-policy-detail": {"first_response_hours": "6"}}
 
 
 def _first_change_of(obj: Any) -> int:
@@ -477,6 +522,42 @@ def _communique_a(c: Any) -> Any:
     from consortium_hub.communiques.services.communiques import communique_send
 
     return communique_send(user=c.users[ADMIN], subject="Matrix", body="Reply", consortia=[c.consortium_a])
+
+
+def _desk_ticket_a(c: Any) -> dict[str, int]:
+    """A ticket raised by A's member contact through the service, with a PDF attached."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consortium_hub.support.models import Ticket
+    from consortium_hub.support.services.tickets import ticket_create
+
+    ticket = Ticket.objects.filter(consortium=c.consortium_a, subject="Desk ticket").first() or ticket_create(
+        user=c.users[MC], organisation=c.org_a, subject="Desk ticket", body="Please help",
+        category="technical", priority="normal", attachments=[SimpleUploadedFile("a.pdf", b"%PDF-1.4 x")])
+    return {"pk": ticket.pk}
+
+
+def _attachment_a(c: Any) -> dict[str, int]:
+    from consortium_hub.support.models import Ticket
+
+    ticket = Ticket.objects.get(pk=_desk_ticket_a(c)["pk"])
+    return {"pk": ticket.messages.first().attachments.get().pk}
+
+
+def _answer_a(c: Any) -> dict[str, int]:
+    from consortium_hub.support.models import SavedAnswer
+
+    answer = SavedAnswer.objects.filter(consortium=c.consortium_a).first() or SavedAnswer.objects.create(
+        consortium=c.consortium_a, title="Matrix answer", body="b")
+    return {"pk": answer.pk}
+
+
+def _sla_policy_a(c: Any) -> dict[str, int]:
+    from consortium_hub.support.models import SLAPolicy
+    from consortium_hub.support.services.sla import ensure_default_sla_policies
+
+    ensure_default_sla_policies(c.consortium_a)
+    return {"pk": SLAPolicy.objects.get(consortium=c.consortium_a, priority="normal").pk}
 
 
 def _course_of(consortium: Any) -> int:

@@ -19,7 +19,6 @@ from consortium_hub.communiques.models import Communique, CommuniqueRecipient
 from consortium_hub.communiques.selectors import communiques as selectors
 from consortium_hub.communiques.services import reminders
 from consortium_hub.communiques.services.communiques import communique_respond, communique_send, response_due
-from consortium_hub.core.testing.cast import CAST_NAMES
 from consortium_hub.core.testing.queries import api_rows, assert_constant_queries, html_rows
 
 pytestmark = pytest.mark.django_db
@@ -304,49 +303,3 @@ def test_communique_api_lists_query_count_is_constant(cast, api_for, who, url):
     api = api_for(cast[who])
     assert_constant_queries(lambda n: _add_communiques(cast, n), lambda: api.get(url), shown=api_rows,
                             few=5, many=50)
-
-
-# --- Access: every route, every member of the cast ---------------------------------------------------
-
-def _only(allowed: int, who: list[str], others: int, anonymous: int = 302, **overrides: int) -> dict[str, int]:
-    table = {name: (allowed if name in who else others) for name in CAST_NAMES}
-    table[ANON] = anonymous
-    table.update(overrides)
-    return table
-
-
-def _communique_a(c: Any) -> Communique:
-    return send(c, [c.consortium_a], dt.datetime(2026, 3, 2, 9, tzinfo=UTC))
-
-
-COMMUNIQUE_A = lambda c: {"pk": _communique_a(c).pk}  # noqa: E731
-COPY_A = lambda c: {"pk": _communique_a(c).recipients.get().pk}  # noqa: E731
-SEE = [ADMIN, ENG, SUP, LA, LS]
-
-ROUTES = [
-    ("communiques:list", "get", lambda c: {}, _only(200, [*SEE, LB], others=403)),
-    ("communiques:send", "get", lambda c: {}, _only(200, [ADMIN, ENG], others=403)),
-    ("communiques:stats", "get", lambda c: {}, _only(200, [*SEE, LB], others=403)),
-    ("communiques:detail", "get", COMMUNIQUE_A, _only(200, SEE, others=404)),
-    ("communiques:respond", "get", COPY_A, _only(200, [LA, LS], others=403, **{MC: 404, LB: 404})),
-    ("api:communique-list", "get", lambda c: {}, _only(200, [*SEE, LB], others=403, anonymous=401)),
-    ("api:communique-list", "post", lambda c: {}, _only(400, [ADMIN, ENG], others=403, anonymous=401)),
-    ("api:communique-detail", "get", COMMUNIQUE_A, _only(200, SEE, others=403, anonymous=401, **{LB: 404})),
-    ("api:communique-copy-list", "get", lambda c: {}, _only(200, [*SEE, LB], others=403, anonymous=401)),
-    ("api:communique-copy-detail", "get", COPY_A, _only(200, SEE, others=403, anonymous=401, **{LB: 404})),
-    ("api:communique-copy-respond", "post", COPY_A,
-     _only(400, [LA, LS], others=403, anonymous=401, **{LB: 404})),
-]
-
-
-@pytest.mark.parametrize("who", CAST_NAMES)
-@pytest.mark.parametrize("route", ROUTES, ids=[f"{r[0]}:{r[1]}" for r in ROUTES])
-def test_route(route: Any, who: str, cast, client_for, api_for):
-    name, method, kwargs, expected = route
-    url = reverse(name, kwargs=kwargs(cast))
-    user = cast.users[who]
-    if name.startswith("api:"):
-        response = getattr(api_for(user), method)(url, {}, format="json")
-    else:
-        response = getattr(client_for(user), method)(url)
-    assert response.status_code == expected[who], f"{who} {method.upper()} {name}: got {response.status_code}"

@@ -102,7 +102,9 @@ def _assignees(request: Any) -> QuerySet:
 
 class TicketFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices, label=_("Status"))
+    # distinct=False: a status is a column of the ticket itself, so no join can repeat rows, and
+    # DISTINCT would make PostgreSQL sort the whole filtered set before taking one page.
+    status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices, label=_("Status"), distinct=False)
     priority = django_filters.ChoiceFilter(choices=Ticket.Priority.choices, label=_("Priority"))
     category = django_filters.ChoiceFilter(choices=Ticket.Category.choices, label=_("Category"))
     assignee = django_filters.ModelChoiceFilter(queryset=_assignees, label=_("Assigned to"),

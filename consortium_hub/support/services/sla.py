@@ -6,7 +6,8 @@ Rules
   support calendar (`calendars.selectors.calendar_for_consortium`). Rows with consortium None are
   ORCID's targets for escalated (Tier 2/3) tickets, on ORCID's calendar (`orcid_calendar`). A
   priority without a row uses `DEFAULT_TARGETS` / `ORCID_DEFAULT_TARGETS`;
-  `ensure_default_sla_policies` writes those as rows (idempotent).
+  `ensure_default_sla_policies` writes those as rows (idempotent), which happens on first use: the
+  first `recalculate` of a desk's ticket, the API's policy list, or saving the targets page.
 - The SLA clock of a ticket starts at `created_at` (at the next opening when the desk is closed)
   and runs during open time, except while the ticket waits on the member: a pause runs from a
   `TicketStatusChange` *to* `waiting_on_member` until the next change *away* from it; a pause that
@@ -574,7 +575,8 @@ def recalculate(*, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
                                             create_defaults=True).get(ticket.priority),
             created_at=ticket.created_at, pauses=pauses_from_changes(_status_change_rows(ticket)),
             first_responded_at=ticket.first_responded_at, resolved_at=ticket.resolved_at, now=now,
-            orcid=orcid, orcid_targets=targets_us(None, create_defaults=True).get(ticket.priority) if escalated else None,
+            orcid=orcid,
+            orcid_targets=targets_us(None, create_defaults=True).get(ticket.priority) if escalated else None,
             escalated_at=ticket.escalated_at if escalated else None)
     except NoBusinessTime:
         log.warning("Ticket %s: its calendar has no working hours; SLA deadlines left empty", ticket.pk)

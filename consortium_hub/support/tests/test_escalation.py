@@ -12,7 +12,6 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from consortium_hub.core.testing.cast import CAST_NAMES
 from consortium_hub.core.testing.queries import api_rows, assert_constant_queries, html_rows
 from consortium_hub.support.models import Ticket, TicketMessage, TicketStatusChange
 from consortium_hub.support.selectors import escalation as selectors
@@ -335,50 +334,3 @@ def test_orcid_queue_api_query_count_is_constant(cast, api_for):
     api = api_for(cast[SUP])
     assert_constant_queries(lambda n: _add_escalated(cast, n), lambda: api.get("/api/v1/support/orcid-tickets/"),
                             shown=api_rows, few=5, many=50)
-
-
-# --- Access: every route, every member of the cast ---------------------------------------------------
-
-def _only(allowed: int, who: list[str], others: int, anonymous: int = 302, **overrides: int) -> dict[str, int]:
-    table = {name: (allowed if name in who else others) for name in CAST_NAMES}
-    table[ANON] = anonymous
-    table.update(overrides)
-    return table
-
-
-ESCALATED_A = lambda c: {"pk": escalated_ticket(c).pk}  # noqa: E731
-TIER_1_A = lambda c: {"pk": make_ticket(c.consortium_a, c.org_a, status=Ticket.Status.OPEN).pk}  # noqa: E731
-ORCID_ACT = _only(302, [ADMIN, SUP], others=404)
-API_ORCID = {"anonymous": 401}
-
-ROUTES = [
-    ("support:ticket_escalate", "get", TIER_1_A, _only(200, [ADMIN, LA, LS], others=403, **{SUP: 404, LB: 404})),
-    ("support:ticket_orcid_reply", "post", ESCALATED_A,
-     _only(302, [ADMIN, LA, LS], others=403, **{SUP: 404, LB: 404})),
-    ("support:orcid_queue", "get", lambda c: {}, _only(200, [ADMIN, SUP], others=403)),
-    ("support:orcid_ticket", "get", ESCALATED_A, _only(200, [ADMIN, SUP], others=404)),
-    ("support:orcid_ticket_take", "post", ESCALATED_A, ORCID_ACT),
-    ("support:orcid_ticket_reply", "post", ESCALATED_A, ORCID_ACT),
-    ("support:orcid_ticket_resolve", "post", ESCALATED_A, ORCID_ACT),
-    ("support:orcid_ticket_hand_back", "post", ESCALATED_A, ORCID_ACT),
-    ("api:orcid-ticket-list", "get", lambda c: {}, _only(200, [ADMIN, SUP], others=403, anonymous=401)),
-    ("api:orcid-ticket-detail", "get", ESCALATED_A, _only(200, [ADMIN, SUP], others=403, anonymous=401)),
-    ("api:orcid-ticket-take", "post", ESCALATED_A, _only(200, [ADMIN, SUP], others=403, anonymous=401)),
-    ("api:orcid-ticket-reply", "post", ESCALATED_A, _only(400, [ADMIN, SUP], others=403, anonymous=401)),
-    ("api:orcid-ticket-resolve", "post", ESCALATED_A, _only(200, [ADMIN, SUP], others=403, anonymous=401)),
-    ("api:orcid-ticket-hand-back", "post", ESCALATED_A, _only(400, [ADMIN, SUP], others=403, anonymous=401)),
-    ("api:escalation-list", "post", lambda c: {}, _only(400, [ADMIN, LA, LS, LB], others=403, anonymous=401)),
-]
-
-
-@pytest.mark.parametrize("who", CAST_NAMES)
-@pytest.mark.parametrize("route", ROUTES, ids=[f"{r[0]}:{r[1]}" for r in ROUTES])
-def test_route(route: Any, who: str, cast, client_for, api_for):
-    name, method, kwargs, expected = route
-    url = reverse(name, kwargs=kwargs(cast))
-    user = cast.users[who]
-    if name.startswith("api:"):
-        response = getattr(api_for(user), method)(url, {}, format="json")
-    else:
-        response = getattr(client_for(user), method)(url)
-    assert response.status_code == expected[who], f"{who} {method.upper()} {name}: got {response.status_code}"

@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from consortium_hub.core.testing.cast import CAST_NAMES
 from consortium_hub.core.testing.queries import api_rows, assert_constant_queries, html_rows
 from consortium_hub.support.models import Problem, SavedAnswer, Ticket
 from consortium_hub.support.selectors import problems as selectors
@@ -257,54 +256,3 @@ def test_problem_api_list_query_count_is_constant(cast, api_for, who):
     api = api_for(cast[who])
     assert_constant_queries(lambda n: _add_problems(cast, n), lambda: api.get("/api/v1/support/problems/"),
                             shown=api_rows, few=5, many=50)
-
-
-# --- Access: every route, every member of the cast ---------------------------------------------------
-
-def _only(allowed: int, who: list[str], others: int, anonymous: int = 302, **overrides: int) -> dict[str, int]:
-    table = {name: (allowed if name in who else others) for name in CAST_NAMES}
-    table[ANON] = anonymous
-    table.update(overrides)
-    return table
-
-
-def _problem_a(c: Any) -> dict[str, int]:
-    ticket = incident(c.consortium_a, c.org_a)
-    problem = Problem.objects.create(reference=f"PRB-8{next(_serial):05d}", title="Matrix problem")
-    problem.tickets.add(ticket)
-    return {"pk": problem.pk}
-
-
-SEE = [ADMIN, ENG, SUP, LA, LS]
-EDIT = _only(200, [ADMIN, SUP], others=403, **{MC: 404, LB: 404})
-POST_EDIT = _only(302, [ADMIN, SUP], others=403, **{MC: 404, LB: 404})
-
-ROUTES = [
-    ("support:problem_list", "get", lambda c: {}, _only(200, [*SEE, LB], others=403)),
-    ("support:problem_create", "get", lambda c: {}, _only(200, [ADMIN, SUP], others=403)),
-    ("support:problem_detail", "get", _problem_a, _only(200, SEE, others=404)),
-    ("support:problem_edit", "get", _problem_a, EDIT),
-    ("support:problem_article", "get", _problem_a, EDIT),
-    ("support:problem_link", "post", _problem_a, POST_EDIT),
-    ("support:problem_unlink", "post", _problem_a, POST_EDIT),
-    ("api:problem-list", "get", lambda c: {}, _only(200, [*SEE, LB], others=403, anonymous=401)),
-    ("api:problem-list", "post", lambda c: {}, _only(400, [ADMIN, SUP], others=403, anonymous=401)),
-    ("api:problem-detail", "get", _problem_a, _only(200, SEE, others=403, anonymous=401, **{LB: 404})),
-    ("api:problem-detail", "patch", _problem_a, _only(200, [ADMIN, SUP], others=403, anonymous=401)),
-    ("api:problem-detail", "delete", _problem_a, _only(204, [ADMIN, SUP], others=403, anonymous=401)),
-    ("api:problem-link", "post", _problem_a, _only(400, [ADMIN, SUP], others=403, anonymous=401)),
-    ("api:problem-unlink", "post", _problem_a, _only(400, [ADMIN, SUP], others=403, anonymous=401)),
-]
-
-
-@pytest.mark.parametrize("who", CAST_NAMES)
-@pytest.mark.parametrize("route", ROUTES, ids=[f"{r[0]}:{r[1]}" for r in ROUTES])
-def test_route(route: Any, who: str, cast, client_for, api_for):
-    name, method, kwargs, expected = route
-    url = reverse(name, kwargs=kwargs(cast))
-    user = cast.users[who]
-    if name.startswith("api:"):
-        response = getattr(api_for(user), method)(url, {}, format="json")
-    else:
-        response = getattr(client_for(user), method)(url)
-    assert response.status_code == expected[who], f"{who} {method.upper()} {name}: got {response.status_code}"
