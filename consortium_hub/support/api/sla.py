@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -83,6 +85,8 @@ class SLAReportViewSet(viewsets.GenericViewSet):
     queryset = Consortium.objects.none()
     filter_backends: list = []
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT},
+                   parameters=[OpenApiParameter("month", str, description="YYYY-MM; the current month if absent")])
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         consortium = get_for_user_or_404(request.user, Consortium, pk=pk)
         if not selectors.can_view_consortium_sla(request.user, consortium):
