@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -77,13 +78,29 @@ def record_delete(sender: type[models.Model], instance: models.Model, **kwargs: 
 
 
 def _write(instance: models.Model, action: str, before: dict | None, after: dict | None) -> None:
+    _record(instance, action, before, after).save()
+
+
+def record_created_in_bulk(instances: Sequence[models.Model], *, batch_size: int = 2000) -> None:
+    """The records `record_save` would write for rows a service inserted with bulk_create.
+
+    bulk_create sends no signals; a service that must insert tens of thousands of audited rows at
+    once (the billing cycle) calls this right after, in the same transaction, so the change log stays
+    complete and is still written here only.
+    """
+    ChangeRecord.objects.bulk_create(
+        [_record(instance, ChangeRecord.Action.CREATE, None, snapshot(instance)) for instance in instances],
+        batch_size=batch_size)
+
+
+def _record(instance: models.Model, action: str, before: dict | None, after: dict | None) -> ChangeRecord:
     actor = current_actor()
     parent = _parent_of(instance)
     consortium_id = instance.consortium_id_for_access() if hasattr(instance, "consortium_id_for_access") else None
     organisation_id = (
         instance.organisation_id_for_access() if hasattr(instance, "organisation_id_for_access") else None
     )
-    ChangeRecord.objects.create(
+    return ChangeRecord(
         content_type=ContentType.objects.get_for_model(type(instance)),
         object_id=str(instance.pk),
         object_repr=str(instance)[:255],

@@ -217,6 +217,27 @@ ROUTES: list[Route] = [
     ("api:agreement-document", "get", lambda c: _agreement_a(c), api(200, **{SUP: 403, LS: 403, LB: 404})),
     ("api:renewal-decision-list", "get", NO_ARGS, api(200, **{SUP: 403, LS: 403})),
     ("api:renewal-decision-detail", "get", lambda c: _decision_a(c), api(200, **{SUP: 403, LS: 403, LB: 404})),
+    # Billing: fee schedules (A's 2026 schedule) and cycles (A's 2026 cycle, with a schedule so a commit issues)
+    ("billing:fee_schedule_list", "get", NO_ARGS, only(200, [ADMIN, LA, MC, LB])),
+    ("billing:fee_schedule_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("billing:fee_schedule_detail", "get", lambda c: _fee_schedule_a(c), only(200, [ADMIN, LA], others=404)),
+    ("billing:fee_schedule_edit", "get", lambda c: _fee_schedule_a(c), only(200, [ADMIN, LA], others=404)),
+    ("billing:fee_schedule_history", "get", lambda c: _fee_schedule_a(c), only(200, [ADMIN, LA], others=404)),
+    ("billing:cycle_list", "get", NO_ARGS, only(200, [ADMIN, LA, MC, LB])),
+    ("billing:cycle_open", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("billing:cycle_detail", "get", lambda c: _cycle_page_a(c), only(200, [ADMIN, LA], **{LB: 404})),
+    ("billing:cycle_commit", "get", lambda c: _cycle_page_a(c), only(200, [ADMIN, LA], **{LB: 404})),
+    ("billing:cycle_commit", "post", lambda c: _cycle_page_a(c), only(302, [ADMIN, LA], **{LB: 404})),
+    ("api:fee-schedule-list", "get", NO_ARGS, api(200, **NO_BILLING)),
+    ("api:fee-schedule-detail", "get", lambda c: _fee_schedule_a(c), api(404, **{ADMIN: 200, LA: 200}, **NO_BILLING)),
+    ("api:fee-schedule-detail", "patch", lambda c: _fee_schedule_a(c), api(403, **{ADMIN: 200, LA: 200, LB: 404})),
+    ("api:fee-schedule-detail", "delete", lambda c: _fee_schedule_a(c), api(403, **{ADMIN: 204, LA: 204, LB: 404})),
+    ("api:fee-schedule-copy", "post", NO_ARGS, api(403, **{ADMIN: 400, LA: 400, LB: 400})),
+    ("api:billing-cycle-list", "get", NO_ARGS, api(200, **NO_BILLING)),
+    ("api:billing-cycle-list", "post", NO_ARGS, api(403, **{ADMIN: 400, LA: 400, LB: 400})),
+    ("api:billing-cycle-detail", "get", lambda c: _cycle_a(c), api(404, **{ADMIN: 200, LA: 200}, **NO_BILLING)),
+    ("api:billing-cycle-dry-run", "get", lambda c: _cycle_a(c), api(404, **{ADMIN: 200, LA: 200}, **NO_BILLING)),
+    ("api:billing-cycle-commit", "post", lambda c: _cycle_a(c), api(403, **{ADMIN: 201, LA: 201, LB: 404})),
     # Billing: invoices, payments, statements, receivables, settings
     ("billing:invoice_list", "get", NO_ARGS, BILLING),
     ("billing:invoice_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
@@ -558,6 +579,30 @@ def _sla_policy_a(c: Any) -> dict[str, int]:
 
     ensure_default_sla_policies(c.consortium_a)
     return {"pk": SLAPolicy.objects.get(consortium=c.consortium_a, priority="normal").pk}
+
+
+def _fee_schedule_a(c: Any) -> dict[str, int]:
+    from consortium_hub.billing.models import FeeSchedule
+    from consortium_hub.billing.services.fees import fee_schedule_create
+
+    schedule = FeeSchedule.objects.filter(consortium=c.consortium_a, year=2026).first()
+    if schedule is None:
+        schedule = fee_schedule_create(user=c.users[LA], consortium=c.consortium_a, year=2026,
+                                       rates={("licence", "basic", ""): "1000.00",
+                                              ("consortium", "basic", "standard"): "200.00"})
+    return {"pk": schedule.pk}
+
+
+def _cycle_a(c: Any) -> dict[str, int]:
+    from consortium_hub.billing.services.cycles import cycle_open
+
+    _fee_schedule_a(c)
+    return {"pk": cycle_open(user=c.users[LA], consortium=c.consortium_a, year=2026).pk}
+
+
+def _cycle_page_a(c: Any) -> dict[str, int]:
+    _cycle_a(c)
+    return {"consortium_pk": c.consortium_a.pk, "year": 2026}
 
 
 def _course_of(consortium: Any) -> int:

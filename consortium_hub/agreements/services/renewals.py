@@ -42,8 +42,9 @@ def renewal_decide(*, user: Any, agreement: Agreement, decision: str, new_tier: 
                    note: str = "") -> RenewalDecision:
     """Record what happens after `agreement`'s term and carry it out (see the module's docstring)."""
     require_write(user, CHANGE, kind=agreement.kind, consortium_id=agreement.consortium_id)
-    locked = (Agreement.objects.select_for_update().select_related("membership", "organisation", "consortium")
-              .get(pk=agreement.pk))
+    # of=("self",): PostgreSQL cannot lock the nullable side of the outer joins select_related makes.
+    locked = (Agreement.objects.select_for_update(of=("self",))
+              .select_related("membership", "organisation", "consortium").get(pk=agreement.pk))
     earlier = locked.decisions.select_related("decided_by").first()
     if earlier is not None:
         raise ValidationError(_("A decision for this term is already recorded: %(decision)s, by %(who)s on "

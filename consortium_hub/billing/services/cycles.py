@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from consortium_hub.audit.receivers import record_created_in_bulk
 from consortium_hub.billing.issuers import settings_for
 from consortium_hub.billing.models import (BillingCycle, BillingSettings, Invoice, InvoiceLine, InvoiceSequence,
                                            Issuer)
@@ -126,7 +127,7 @@ def _orcid_cycle_for(planned: PlannedInvoice, cycle: BillingCycle) -> BillingCyc
 def _issue(planned: Sequence[PlannedInvoice], *, consortium: Consortium, year: int, cycle: BillingCycle | None,
            settings: BillingSettings, today: dt.date, recipient_tax_id: str,
            recipient_details: str | None = None) -> list[Invoice]:
-    """Number, write and audit the planned invoices and their lines (bulk inserts: see record_created)."""
+    """Number, write and audit the planned invoices and their lines (bulk inserts, audited by audit.receivers.record_created_in_bulk)."""
     invoices = []
     numbers = iter(take_numbers(issuer=planned[0].issuer, consortium_id=consortium.pk, year=year, count=len(planned))
                    if planned else ())
@@ -152,7 +153,7 @@ def _issue(planned: Sequence[PlannedInvoice], *, consortium: Consortium, year: i
                          unit_price=line.unit_price, amount=line.amount)
              for invoice, p in zip(invoices, planned) for position, line in enumerate(p.lines, start=1)]
     InvoiceLine.objects.bulk_create(lines, batch_size=BATCH)
-    record_created([*invoices, *lines])
+    record_created_in_bulk([*invoices, *lines])
     return invoices
 
 
@@ -168,35 +169,6 @@ def take_numbers(*, issuer: str, consortium_id: int, year: int, count: int) -> r
         (InvoiceSequence.objects.filter(issuer_key=issuer_key(issuer=issuer, consortium_id=consortium_id), year=year)
          .update(last_number=F("last_number") + (count - 1)))
     return range(first, first + count)
-
-
-def record_created(instances: Sequence[Any]) -> None:
-    """The change-log records the audit receiver would write for these just-inserted rows, in bulk.
-
-    PROPOSED to move to audit/receivers.py (as `record_created_in_bulk`) so the receiver module stays
-    the only writer of ChangeRecords: bulk_create sends no save signals, and writing 40,000 invoices
-    and lines one save() at a time takes the 10,000-member commit from ~3 s to ~19 s
-    (docs/benchmarks.md). Each record is what `receivers.record_save` writes for a created row."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from consortium_hub.audit.context import current_actor
-    from consortium_hub.audit.models import ChangeRecord
-    from consortium_hub.audit.receivers import snapshot
-
-    actor = current_actor()
-    records = []
-    for instance in instances:
-        parent_path = getattr(instance, "audit_parent", None)
-        parent = getattr(instance, parent_path) if parent_path else None
-        records.append(ChangeRecord(
-            content_type=ContentType.objects.get_for_model(type(instance)), object_id=str(instance.pk),
-            object_repr=str(instance)[:255], action=ChangeRecord.Action.CREATE, before=None, after=snapshot(instance),
-            parent_content_type=ContentType.objects.get_for_model(type(parent)) if parent is not None else None,
-            parent_object_id=str(parent.pk) if parent is not None else "",
-            consortium_id=instance.consortium_id_for_access(), organisation_id=instance.organisation_id_for_access(),
-            user_id=actor.user_id if actor else None, request_id=actor.request_id if actor else "",
-            via=actor.via if actor else ""))
-    ChangeRecord.objects.bulk_create(records, batch_size=BATCH)
 
 
 def _party_details(settings: BillingSettings) -> str:

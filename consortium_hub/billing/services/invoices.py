@@ -258,7 +258,8 @@ def invoice_issue(*, user: Any, invoice: Invoice, issue_date: dt.date | None = N
     """Number and issue a draft. `notify` emails it to its recipients once this transaction commits
     (pages and the API do; the billing cycle calls `after_issue` for all its invoices at once)."""
     _check(user, CHANGE, invoice)
-    locked = Invoice.objects.select_for_update().select_related(
+    # of=("self",): PostgreSQL cannot lock the nullable side of the outer joins select_related makes.
+    locked = Invoice.objects.select_for_update(of=("self",)).select_related(
         "consortium__lead_organisation", "recipient_organisation").get(pk=invoice.pk)
     if locked.kind != Invoice.Kind.INVOICE:
         raise ValidationError(_("Credit notes are issued when they are created."))

@@ -22,11 +22,9 @@ from consortium_hub.billing.selectors import cycles as selectors
 from consortium_hub.billing.selectors.cycles import Reason
 from consortium_hub.billing.services import cycles as services
 from consortium_hub.billing.services import fees as fee_services
-from consortium_hub.billing.tests.test_fees import (ADMIN, ENG, LA, LB, LS, MC, SUP, api, check_route, only, rates,
-                                                    user_with)
+from consortium_hub.billing.tests.test_fees import rates, user_with
 from consortium_hub.core.roles import Role
 from consortium_hub.core.testing import factories as f
-from consortium_hub.core.testing.cast import CAST_NAMES
 from consortium_hub.core.testing.queries import api_rows, assert_constant_queries, html_rows
 from consortium_hub.core.viewkit import history_for
 from consortium_hub.directory.models import Membership
@@ -471,41 +469,3 @@ def test_cycle_api_list_queries_are_constant(cast, api_for, who):
     client = api_for(cast[who])
     assert_constant_queries(lambda n: add_cycles(cast, n), lambda: client.get(reverse("api:billing-cycle-list")),
                             shown=api_rows, few=5, many=50)
-
-
-# --- Authorisation matrix rows (as in tests/access/test_authorization_matrix.py) ----------------------
-
-def _cycle_a(c: Any) -> dict[str, int]:
-    """Consortium A's 2026 cycle, opened, with a fee schedule (so committing it issues invoices)."""
-    from consortium_hub.billing.tests.test_fees import _fee_schedule_a
-
-    _fee_schedule_a(c)
-    return {"pk": services.cycle_open(user=c.users[LA], consortium=c.consortium_a, year=2026).pk}
-
-
-def _cycle_page_a(c: Any) -> dict[str, int]:
-    _cycle_a(c)
-    return {"consortium_pk": c.consortium_a.pk, "year": 2026}
-
-
-NO_ARGS = lambda c: {}  # noqa: E731
-CYCLE_A = only(200, [ADMIN, LA], others=403, **{LB: 404})
-CYCLE_ROUTES = [
-    ("billing:cycle_list", "get", NO_ARGS, only(200, [ADMIN, LA, MC, LB])),
-    ("billing:cycle_open", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
-    ("billing:cycle_detail", "get", _cycle_page_a, CYCLE_A),
-    ("billing:cycle_commit", "get", _cycle_page_a, CYCLE_A),
-    ("billing:cycle_commit", "post", _cycle_page_a, only(302, [ADMIN, LA], others=403, **{LB: 404})),
-    ("api:billing-cycle-list", "get", NO_ARGS, api(200, **{ENG: 403, SUP: 403, LS: 403})),
-    ("api:billing-cycle-list", "post", NO_ARGS, api(403, **{ADMIN: 400, LA: 400, LB: 400})),
-    ("api:billing-cycle-detail", "get", _cycle_a, api(404, **{ADMIN: 200, LA: 200, ENG: 403, SUP: 403, LS: 403})),
-    ("api:billing-cycle-dry-run", "get", _cycle_a, api(404, **{ADMIN: 200, LA: 200, ENG: 403, SUP: 403,
-                                                              LS: 403})),
-    ("api:billing-cycle-commit", "post", _cycle_a, api(403, **{ADMIN: 201, LA: 201, LB: 404, MC: 403})),
-]
-
-
-@pytest.mark.parametrize("who", CAST_NAMES)
-@pytest.mark.parametrize("route", CYCLE_ROUTES, ids=[f"{r[0]}:{r[1]}" for r in CYCLE_ROUTES])
-def test_cycle_route(route, who, cast, client_for, api_for):
-    check_route(route, who, cast, client_for, api_for)

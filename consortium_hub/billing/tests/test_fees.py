@@ -17,7 +17,6 @@ from consortium_hub.billing.services import fees as services
 from consortium_hub.core.money import FloatNotAllowed
 from consortium_hub.core.roles import MFA_REQUIRED_ROLES, Role
 from consortium_hub.core.testing import factories as f
-from consortium_hub.core.testing.cast import CAST_NAMES
 from consortium_hub.core.testing.queries import api_rows, assert_constant_queries, html_rows
 
 pytestmark = pytest.mark.django_db
@@ -331,69 +330,3 @@ def test_fee_schedule_api_list_queries_are_constant(cast, api_for, who):
     api = api_for(cast[who])
     assert_constant_queries(lambda n: add_schedules(cast, n), lambda: api.get(reverse("api:fee-schedule-list")),
                             shown=api_rows, few=5, many=50)
-
-
-# --- Authorisation matrix rows (as in tests/access/test_authorization_matrix.py) ----------------------
-
-ANON, ADMIN, ENG, SUP = "anonymous", "orcid_admin", "engagement_lead", "orcid_support"
-LA, LS, MC, LB = "lead_admin_a", "lead_support_a", "member_contact_a", "lead_admin_b"
-SIGNED_IN = [n for n in CAST_NAMES if n != ANON]
-
-
-def only(allowed: int, who: list[str], others: int = 403, anonymous: int = 302, **overrides: int) -> dict[str, int]:
-    table = {name: (allowed if name in who else others) for name in SIGNED_IN}
-    table[ANON] = anonymous
-    table.update(overrides or {})
-    return table
-
-
-def api(default: int, **overrides: int) -> dict[str, int]:
-    return {**{name: default for name in SIGNED_IN}, ANON: 401, **overrides}
-
-
-def _fee_schedule_a(c: Any) -> dict[str, int]:
-    schedule = FeeSchedule.objects.filter(consortium=c.consortium_a, year=2026).first()
-    if schedule is None:
-        schedule = services.fee_schedule_create(user=c.users[LA], consortium=c.consortium_a, year=2026,
-                                                rates=rates())
-    return {"pk": schedule.pk}
-
-
-NO_ARGS = lambda c: {}  # noqa: E731
-# Billing viewers: lead admins/finance (own consortium), ORCID finance (all), members (their own invoices
-# only: lists are empty for them). Engagement leads, ORCID support and lead support have no billing grant.
-BILLING_LIST = only(200, [ADMIN, LA, MC, LB])
-FEE_A = only(200, [ADMIN, LA], others=404)
-FEE_ROUTES = [
-    ("billing:fee_schedule_list", "get", NO_ARGS, BILLING_LIST),
-    ("billing:fee_schedule_create", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
-    ("billing:fee_schedule_detail", "get", _fee_schedule_a, FEE_A),
-    ("billing:fee_schedule_edit", "get", _fee_schedule_a, FEE_A),
-    ("billing:fee_schedule_history", "get", _fee_schedule_a, FEE_A),
-    ("api:fee-schedule-list", "get", NO_ARGS, api(200, **{ENG: 403, SUP: 403, LS: 403})),
-    ("api:fee-schedule-detail", "get", _fee_schedule_a, api(404, **{ADMIN: 200, LA: 200, ENG: 403, SUP: 403,
-                                                                   LS: 403})),
-    ("api:fee-schedule-detail", "patch", _fee_schedule_a, api(403, **{ADMIN: 200, LA: 200, LB: 404})),
-    ("api:fee-schedule-detail", "delete", _fee_schedule_a, api(403, **{ADMIN: 204, LA: 204, LB: 404})),
-    # No body: those allowed to add get 400.
-    ("api:fee-schedule-copy", "post", NO_ARGS, api(403, **{ADMIN: 400, LA: 400, LB: 400})),
-]
-
-
-def check_route(route: tuple, who: str, cast: Any, client_for: Any, api_for: Any) -> None:
-    name, method, kwargs, expected = route
-    url = reverse(name, kwargs=kwargs(cast))
-    user = cast.users[who]
-    if name.startswith("api:"):
-        response = getattr(api_for(user), method)(url, {}, format="json")
-    else:
-        response = getattr(client_for(user), method)(url)
-    assert response.status_code == expected[who], (
-        f"{who} {method.upper()} {name}: expected {expected[who]}, got {response.status_code}")
-
-
-@pytest.mark.parametrize("who", CAST_NAMES)
-@pytest.mark.parametrize("route", FEE_ROUTES, ids=[f"{r[0]}:{r[1]}" for r in FEE_ROUTES])
-def test_fee_route(route, who, cast, client_for, api_for):
-    check_route(route, who, cast, client_for, api_for)
-
