@@ -1,6 +1,6 @@
 """Background jobs of billing (the job runner imports every app's tasks module).
 
-- `email_invoice`: an issued invoice or credit note, as PDF, to its recipients (once per document).
+- `email_invoices`: issued invoices and credit notes, as PDF, to their recipients (once per document).
 - `send_dunning_reminder`: one overdue reminder level of one invoice (the daily pass claims it once).
 - `run_dunning`: the daily overdue pass, catching up on days the scheduler missed.
 """
@@ -19,7 +19,19 @@ from consortium_hub.jobs.queue import job, once
 
 
 @job()
-def email_invoice(invoice_id: int) -> None:
+def email_invoices(invoice_ids: list[int]) -> None:
+    """A batch of documents; one failure does not stop the rest, and the retry sends only what is left."""
+    failed = []
+    for invoice_id in invoice_ids:
+        try:
+            _email_once(invoice_id)
+        except Exception as exc:  # noqa: BLE001 - recorded and re-raised below for the retry
+            failed.append((invoice_id, exc))
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(invoice_ids)} invoice emails failed: {failed[0][1]!r}")
+
+
+def _email_once(invoice_id: int) -> None:
     from consortium_hub.billing.services.invoices import send_document_email
 
     with transaction.atomic():  # a failure gives the claim back, so the retry sends it

@@ -397,14 +397,18 @@ def credit_note_create(*, user: Any, invoice: Invoice, reason: str,
 
 # --- Sending ----------------------------------------------------------------------------------------
 
+EMAIL_BATCH = 200
+
+
 def after_issue(invoice_ids: list[int]) -> None:
     """Email each issued document's PDF to its recipients, from the job queue, once this transaction
     commits. The billing cycle calls this after committing; each document is sent once."""
     from consortium_hub.billing import tasks
     from consortium_hub.jobs.queue import enqueue
 
-    for pk in invoice_ids:
-        enqueue(tasks.email_invoice, pk)
+    # One job per batch: a 10,000-member cycle must not enqueue 10,000 jobs inside its request.
+    for start in range(0, len(invoice_ids), EMAIL_BATCH):
+        enqueue(tasks.email_invoices, list(invoice_ids[start:start + EMAIL_BATCH]))
 
 
 def recipients_of(invoice: Invoice) -> list[str]:
