@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from consortium_hub.core.access import access_scope
 from consortium_hub.core.navigation import AREAS
-from consortium_hub.core.roles import VIEW
+from consortium_hub.core.roles import GRANTS, VIEW
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -25,6 +25,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                           "current": request.path.startswith(area.prefixes)})
     return {
         "nav_areas": items,
+        # The access areas this user may view somewhere, for templates' links ({% if "billing" in can_view %}).
+        "can_view": {area for grants in GRANTS.values() for area in grants
+                     if area != "*" and scope.allows_anything(area, VIEW)},
         "access": scope,
         "is_orcid_staff": scope.is_orcid_staff(),
         "is_orcid_admin": scope.has_role("orcid_admin"),
