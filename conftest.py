@@ -2,6 +2,16 @@ import os
 
 import pytest
 
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` (row locking under concurrency) run only against PostgreSQL."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return
+    kept = [item for item in items if item.get_closest_marker("postgres") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
 # Playwright's sync API runs an event loop in the test thread; Django would otherwise refuse DB access.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -238,7 +238,7 @@ class BillingSettingsForm(forms.ModelForm):
                       "logo": _("PNG or JPEG, at most 1 MB.")}
 
     def _post_clean(self) -> None:
-        pass  # the service validates and saves; the form only parses
+        """Skip the model's own validation: the service validates and saves; the form only parses."""
 
     def service_kwargs(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

@@ -8,7 +8,6 @@ select_for_update) and unique indexes that the commit relies on. Each thread has
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 import time
 from typing import Any
@@ -23,11 +22,9 @@ from consortium_hub.billing.services import fees as fee_services
 from consortium_hub.billing.tests.test_fees import rates
 from consortium_hub.core.testing import factories as f
 
-pytestmark = [
-    pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-                       reason="row locks under concurrency need PostgreSQL (set DATABASE_URL)"),
-    pytest.mark.django_db(transaction=True),
-]
+# Row locks under concurrency need PostgreSQL: conftest.py leaves `postgres` tests out of SQLite runs,
+# and CI's PostgreSQL run includes them.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 YEAR = 2026
 MEMBERS = 12
