@@ -15,11 +15,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from consortium_hub.agreements import terms
 from consortium_hub.agreements.models import Agreement
+from consortium_hub.core.uploads import pdf_problem
 from consortium_hub.core.access import access_scope, require, require_area
 from consortium_hub.core.roles import ADD, CHANGE
 from consortium_hub.directory.models import Consortium, Membership
@@ -30,7 +30,6 @@ AGREEMENT_FIELDS = ("tier", "signed_on", "start_date", "end_date", "term_months"
 FIXED_FIELDS = ("kind", "consortium", "membership", "organisation")
 # Signed agreements: PDF only, recognised by content, at most 10 MB.
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-PDF_MAGIC = b"%PDF-"
 AREA = "agreements"
 
 
@@ -57,23 +56,7 @@ def can_create_lead_agreements(user: Any) -> bool:
 
 def document_problem(file: Any) -> str | None:
     """Why an uploaded signed agreement is refused, or None: PDF content, not empty, at most 10 MB."""
-    if file is None:
-        return None
-    name = getattr(file, "name", "") or _("the file")
-    size = getattr(file, "size", None)
-    if size is not None and size > MAX_DOCUMENT_BYTES:
-        return _("“%(name)s” is %(size)s; a signed agreement may be at most %(limit)s.") % {
-            "name": name, "size": filesizeformat(size), "limit": filesizeformat(MAX_DOCUMENT_BYTES)}
-    if size == 0:
-        return _("“%(name)s” is empty. Upload the signed PDF again.") % {"name": name}
-    position = file.tell() if hasattr(file, "tell") else 0
-    file.seek(0)
-    head = file.read(len(PDF_MAGIC))
-    file.seek(position)
-    if head != PDF_MAGIC:
-        return _("“%(name)s” is not a PDF document (its content is of another kind, whatever its name says). "
-                 "Scan or export the signed agreement as PDF and upload that.") % {"name": name}
-    return None
+    return pdf_problem(file, max_bytes=MAX_DOCUMENT_BYTES, what=_("a signed agreement"))
 
 
 def validate_agreement(agreement: Agreement) -> None:

@@ -21,12 +21,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consortium_hub.accounts.services import hash_token
+from consortium_hub.core.uploads import pdf_problem
 from consortium_hub.core.access import access_scope, require
 from consortium_hub.core.email import send_templated_email
 from consortium_hub.core.roles import ADD, CHANGE, Role
@@ -50,7 +50,6 @@ ORGANISATION_FIELDS = ("legal_name", "public_name", "type", "country", "region",
                        "ror_id", "ringgold_id", "grid_id", "isni", "crossref_funder_id")
 # Supporting documents: PDF only, recognised by content, at most 5 MB.
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
-PDF_MAGIC = b"%PDF-"
 # Memberships that make an organisation unsuitable to link a new membership to.
 CURRENT_MEMBERSHIP_STATUSES = (Membership.Status.ONBOARDING, Membership.Status.ACTIVE)
 
@@ -84,23 +83,7 @@ class Approval:
 
 def attachment_problem(file: Any) -> str | None:
     """Why an uploaded supporting document is refused, or None: PDF content, at most 5 MB."""
-    if file is None:
-        return None
-    name = getattr(file, "name", "") or _("the file")
-    size = getattr(file, "size", None)
-    if size is not None and size > MAX_ATTACHMENT_BYTES:
-        return _("“%(name)s” is %(size)s; the supporting document may be at most %(limit)s.") % {
-            "name": name, "size": filesizeformat(size), "limit": filesizeformat(MAX_ATTACHMENT_BYTES)}
-    if size == 0:
-        return _("“%(name)s” is empty. Upload the PDF again.") % {"name": name}
-    position = file.tell() if hasattr(file, "tell") else 0
-    file.seek(0)
-    head = file.read(len(PDF_MAGIC))
-    file.seek(position)
-    if head != PDF_MAGIC:
-        return _("“%(name)s” is not a PDF document (its content is of another kind, whatever its name says). "
-                 "Save or export it as PDF and upload that.") % {"name": name}
-    return None
+    return pdf_problem(file, max_bytes=MAX_ATTACHMENT_BYTES, what=_("the supporting document"))
 
 
 def validate_attachment(file: Any) -> None:
