@@ -48,6 +48,28 @@ else:
     SECRET_KEY = env_str("SECRET_KEY") or _embedded_secret_key()
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 
+
+
+def _embedded_field_key() -> str:
+    # Like the secret key: generated once beside the embedded database, never committed.
+    from cryptography.fernet import Fernet
+
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / "field_encryption_key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# Keys that encrypt ORCID tokens and client secrets at rest (core/crypto.py). The first encrypts;
+# all decrypt, so a new key goes first and the old one stays until every value is re-encrypted.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+if not FIELD_ENCRYPTION_KEYS:
+    if PRODUCTION:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS is required in production.")
+    FIELD_ENCRYPTION_KEYS = [_embedded_field_key()]
+
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000")
 
@@ -84,6 +106,7 @@ INSTALLED_APPS = [
     "consortium_hub.billing",
     "consortium_hub.support",
     "consortium_hub.communiques",
+    "consortium_hub.registry",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +223,14 @@ ORCID_API_BASE_URL = env_url("ORCID_API_BASE_URL", "https://api.orcid.org")
 ORCID_PUBLIC_API_BASE_URL = env_url("ORCID_PUBLIC_API_BASE_URL", "https://pub.orcid.org")
 ORCID_CLIENT_ID = env_str("ORCID_CLIENT_ID", "")
 ORCID_CLIENT_SECRET = env_str("ORCID_CLIENT_SECRET", "")
+# The member API client that writes affiliations (a consortium may store its own credentials instead).
+ORCID_MEMBER_CLIENT_ID = env_str("ORCID_MEMBER_CLIENT_ID", "") or ORCID_CLIENT_ID
+ORCID_MEMBER_CLIENT_SECRET = env_str("ORCID_MEMBER_CLIENT_SECRET", "") or ORCID_CLIENT_SECRET
+# ORCID allows about 24 requests/s per member client; the writer never goes faster than this.
+ORCID_RATE_PER_SECOND = env_int("ORCID_RATE_PER_SECOND", 24, minimum=1)
+ORCID_TIMEOUT_SECONDS = env_int("ORCID_TIMEOUT_SECONDS", 20, minimum=1)
+# Days a researcher's permission link stays valid.
+ORCID_PERMISSION_LINK_DAYS = env_int("ORCID_PERMISSION_LINK_DAYS", 30, minimum=1)
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
         "APPS": [

@@ -68,6 +68,10 @@ WRITE = ALL_ACTIONS
 #   problems   ORCID's problem records (leads: those their tickets link to)
 #   communiques ORCID's communiqués and the leads' responses
 #   orcid_billing  ORCID's invoices to the lead (licence fees): ORCID finance and lead finance only
+#   affiliations  the affiliation manager: rows, uploads, permission links, researchers' grants
+#   registry_settings  a consortium's ORCID member API credentials
+#   registry_calls  the log of calls to ORCID's API
+#   adoption   adoption figures: ORCID records affiliated with each member
 VIEW_CHANGE = frozenset({VIEW, CHANGE})
 VIEW_ADD = frozenset({VIEW, ADD})
 
@@ -76,11 +80,13 @@ GRANTS: dict[str, dict[str, frozenset[str]]] = {
     Role.ORCID_ENGAGEMENT: {
         "directory": READ, "contacts": READ, "feed": WRITE, "people": READ, "onboarding": VIEW_CHANGE,
         "onboarding_templates": READ, "training": WRITE, "calendars": READ, "agreements": READ,
-        "support": READ, "problems": READ, "communiques": WRITE,
+        "support": READ, "problems": READ, "communiques": WRITE, "affiliations": READ, "registry_calls": READ,
+        "adoption": READ,
     },
     Role.ORCID_SUPPORT: {
         "directory": READ, "contacts": READ, "onboarding": READ, "training": READ, "calendars": READ,
-        "orcid_support": WRITE, "problems": WRITE, "communiques": READ,
+        "orcid_support": WRITE, "problems": WRITE, "communiques": READ, "affiliations": READ,
+        "registry_calls": READ, "adoption": READ,
     },
     Role.ORCID_FINANCE: {
         "directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ, "agreements": READ,
@@ -90,11 +96,13 @@ GRANTS: dict[str, dict[str, frozenset[str]]] = {
         "directory": WRITE, "contacts": WRITE, "people": WRITE, "onboarding": WRITE, "onboarding_templates": WRITE,
         "training": WRITE, "calendars": WRITE, "agreements": WRITE, "billing": WRITE,
         "support": WRITE, "support_notes": WRITE, "problems": READ, "communiques": VIEW_CHANGE,
+        "affiliations": WRITE, "registry_settings": WRITE, "registry_calls": READ, "adoption": READ,
     },
     Role.LEAD_SUPPORT: {
         "directory": READ, "contacts": READ, "onboarding": VIEW_CHANGE, "onboarding_templates": READ,
         "training": READ, "calendars": READ,
         "support": WRITE, "support_notes": WRITE, "problems": READ, "communiques": VIEW_CHANGE,
+        "affiliations": WRITE, "registry_calls": READ, "adoption": READ,
     },
     Role.LEAD_FINANCE: {
         "directory": READ, "contacts": READ, "onboarding": READ, "calendars": READ, "agreements": READ,
@@ -104,7 +112,7 @@ GRANTS: dict[str, dict[str, frozenset[str]]] = {
     # tickets for their organisation.
     Role.MEMBER_CONTACT: {
         "directory": READ, "contacts": WRITE, "onboarding": VIEW_CHANGE, "calendars": READ, "agreements": READ,
-        "billing": READ, "support": VIEW_ADD,
+        "billing": READ, "support": VIEW_ADD, "affiliations": WRITE, "adoption": READ,
     },
 }
 
