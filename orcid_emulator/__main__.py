@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from .keys import SigningKey
+from .ratelimit import DEFAULT_RATE_LIMIT, LIMIT_STATUSES, RateLimitConfig
 from .server import EmulatorServer
 from .state import Client
 
@@ -43,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="PEM RSA private key for signing ID tokens; created if missing, so the kid survives restarts",
     )
     parser.add_argument("--no-demo-records", action="store_true", help="start without the three demo records")
+    limits = parser.add_argument_group("rate limits for /v3.0/ (token bucket, like ORCID's)")
+    limits.add_argument("--no-rate-limit", action="store_true", help="do not throttle API calls")
+    limits.add_argument("--member-rate", type=float, default=DEFAULT_RATE_LIMIT.member_rate,
+                        help="requests per second per member client (default: %(default)s)")
+    limits.add_argument("--member-burst", type=int, default=DEFAULT_RATE_LIMIT.member_burst,
+                        help="burst per member client (default: %(default)s)")
+    limits.add_argument("--anonymous-rate", type=float, default=DEFAULT_RATE_LIMIT.anonymous_rate,
+                        help="requests per second per address without a token (default: %(default)s)")
+    limits.add_argument("--anonymous-burst", type=int, default=DEFAULT_RATE_LIMIT.anonymous_burst,
+                        help="burst per address without a token (default: %(default)s)")
+    limits.add_argument("--rate-limit-status", type=int, choices=LIMIT_STATUSES, default=DEFAULT_RATE_LIMIT.status,
+                        help="status when over the limit (default: %(default)s, as ORCID's nginx)")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     return parser
 
@@ -58,8 +71,25 @@ def load_key(path: Path | None) -> SigningKey | None:
     return key
 
 
+def rate_limit_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> RateLimitConfig | None:
+    if args.no_rate_limit:
+        return None
+    try:
+        return RateLimitConfig(
+            member_rate=args.member_rate,
+            member_burst=args.member_burst,
+            anonymous_rate=args.anonymous_rate,
+            anonymous_burst=args.anonymous_burst,
+            status=args.rate_limit_status,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    rate_limit = rate_limit_from(args, parser)
     client = Client(
         args.client_id,
         args.client_secret,
@@ -74,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signing_key=load_key(args.key_file),
         issuer=args.issuer,
         quiet=args.quiet,
+        rate_limit=rate_limit,
     )
     stopped = threading.Event()
 
@@ -89,6 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  client:    {client.client_id} / {client.client_secret}")
         for uri in client.redirect_uris:
             print(f"  redirect:  {uri}")
+        if rate_limit is None:
+            print("  limits:    none")
+        else:
+            print(
+                f"  limits:    {rate_limit.member_rate:g}/s burst {rate_limit.member_burst} per client, "
+                f"{rate_limit.anonymous_rate:g}/s burst {rate_limit.anonymous_burst} anonymous, "
+                f"then {rate_limit.status}"
+            )
         print("  records:")
         for record in server.state.records():
             email = f" <{record.email}>" if record.email else ""

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from . import control, oauth
+from . import api, control, member_api, oauth, search
+from .affiliations import PLURALS, SECTIONS
 from .context import EmulatorContext
 from .errors import Conflict, NotFound, OAuthError, StateError
 from .ids import ORCID_RE
@@ -29,7 +30,11 @@ MAX_BODY_BYTES = 1024 * 1024
 CONVERTERS: dict[str, str] = {
     "str": r"[^/]+",
     "orcid": ORCID_RE.pattern,
+    "section": "|".join(re.escape(section) for section in SECTIONS),
+    "sections": "|".join(re.escape(plural) for plural in PLURALS.values()),
 }
+# The server puts a callable here that makes it close the connection without answering.
+DROP_CONNECTION_KEY = "orcid_emulator.drop_connection"
 _PLACEHOLDER = re.compile(r"\{(?P<name>[A-Za-z_]\w*)(?::(?P<kind>\w+))?\}")
 
 
@@ -59,16 +64,23 @@ class Router:
     def routes(self) -> tuple[Route, ...]:
         return tuple(self._routes)
 
-    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
-        """Find the handler, or raise 404 / 405 (with ``Allow``) as JSON."""
+    def lookup(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], list[str]]:
+        """``(handler, params, [])`` on a match, else ``(None, {}, methods the path does allow)``."""
         allowed: list[str] = []
         for route in self._routes:
             match = route.regex.fullmatch(path)
             if match is None:
                 continue
             if route.method == method:
-                return route.handler, match.groupdict()
+                return route.handler, match.groupdict(), []
             allowed.append(route.method)
+        return None, {}, allowed
+
+    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+        """Find the handler, or raise 404 / 405 (with ``Allow``) as JSON."""
+        handler, params, allowed = self.lookup(method, path)
+        if handler is not None:
+            return handler, params
         if allowed:
             raise json_error(
                 405, "method_not_allowed", f"{method} not allowed on {path}", [("Allow", ", ".join(sorted(set(allowed))))]
@@ -94,6 +106,8 @@ def build_router() -> Router:
     router = Router()
     oauth.register(router)
     control.register(router)
+    member_api.register(router)
+    search.register(router)
     return router
 
 
@@ -106,6 +120,10 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         response = self.handle(environ)
+        if response.drop_connection:
+            drop = environ.get(DROP_CONNECTION_KEY)
+            if drop is not None:
+                drop()
         try:
             phrase = HTTPStatus(response.status).phrase
         except ValueError:
@@ -119,6 +137,9 @@ class EmulatorApp:
             request = self._build_request(environ)
             # HEAD is answered like GET, minus the body (stripped in __call__).
             method = "GET" if request.method == "HEAD" else request.method
+            if api.is_api_path(request.path):
+                # Rate limits, faults, content negotiation and ORCID error bodies.
+                return api.handle(request, self.router, method)
             handler, params = self.router.resolve(method, request.path)
             request.path_params = params
             return handler(request)
@@ -159,4 +180,5 @@ class EmulatorApp:
             headers=headers,
             body=body,
             context=self.context,
+            remote_addr=environ.get("REMOTE_ADDR", ""),
         )

@@ -47,3 +47,15 @@ class NotFound(StateError):
 
 class Conflict(StateError):
     pass
+
+
+class InvalidAffiliation(StateError):
+    """An affiliation body that ORCID would refuse (missing organisation, bad dates, ...)."""
+
+
+class NotSource(StateError):
+    """Only the client that added an item may change or remove it."""
+
+
+class DuplicateActivity(Conflict):
+    """The same source already asserted an item with one of these ``self`` external identifiers."""

@@ -114,9 +114,16 @@ class AuthorizeParams:
 
 
 def authorize(req: Request) -> Response:
+    # ORCID's prefill parameters (email, given_names, family_names) and lang are
+    # accepted; an email that belongs to a record also preselects that record.
     params = parse_authorize(req.context, req.query)
     query = first_values(req.query)
-    return _render_consent(req, params, selected_orcid=query.get("orcid"), email=query.get("email", ""))
+    email = query.get("email", "")
+    selected = query.get("orcid")
+    if selected is None and email:
+        known = req.context.state.find_record_by_email(email)
+        selected = known.orcid if known is not None else None
+    return _render_consent(req, params, selected_orcid=selected, email=email)
 
 
 def authorize_decision(req: Request) -> Response:
@@ -149,6 +156,9 @@ def authorize_decision(req: Request) -> Response:
             return _render_consent(req, params, error=f"No record {orcid}.", status=400)
     else:
         return _render_consent(req, params, error="Choose a record to sign in as.", status=400)
+    if record.deactivated or record.locked:
+        condition = "deactivated" if record.deactivated else "locked"
+        return _render_consent(req, params, error=f"The record {record.orcid} is {condition}.", status=400)
 
     code = state.issue_code(
         client_id=params.client.client_id,
@@ -234,6 +244,7 @@ def _render_consent(
 ) -> Response:
     markup = pages.consent_page(
         action_url="/oauth/authorize",
+        lang=params.passthrough.get("lang", ""),
         client=params.client,
         scopes=params.scopes,
         hidden=params.passthrough,

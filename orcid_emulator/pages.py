@@ -4,6 +4,7 @@ real life and the page is also driven by real browsers in end-to-end tests."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
@@ -23,10 +24,15 @@ code { background: #f3f3f3; padding: 0 .2rem; }
 """
 
 
-def _layout(title: str, body: str) -> str:
+# ORCID's lang values look like "en", "fr", "zh_CN"; HTML wants "zh-CN".
+_LANG = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})*")
+
+
+def _layout(title: str, body: str, lang: str = "en") -> str:
+    html_lang = lang.replace("_", "-") if _LANG.fullmatch(lang) else "en"
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
+        f'<html lang="{html_lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} - ORCID emulator</title><style>{_STYLE}</style></head>"
         f'<body><header><p>ORCID emulator</p></header><main><h1>{escape(title)}</h1>{body}</main></body></html>\n'
@@ -47,6 +53,7 @@ def consent_page(
     selected_orcid: str | None = None,
     email: str = "",
     error: str | None = None,
+    lang: str = "",
 ) -> str:
     parts: list[str] = []
     if error:
@@ -83,7 +90,7 @@ def consent_page(
         '<button type="submit" id="deny" name="action" value="deny">Deny access</button>'
         "</div></form>"
     )
-    return _layout("Authorize access", "".join(parts))
+    return _layout("Authorize access", "".join(parts), lang or "en")
 
 
 def index_page(base_url: str, records: Iterable[Record], clients: Iterable[Client]) -> str:
@@ -96,7 +103,13 @@ def index_page(base_url: str, records: Iterable[Record], clients: Iterable[Clien
             "/oauth/userinfo",
             "/oauth/jwks",
             "/oauth/revoke",
+            "/v3.0/{orcid}/{section}[/{put-code}]",
+            "/v3.0/{orcid}/{section}s",
+            "/v3.0/expanded-search/?q=ror-org-id:...",
             "/_emulator/records",
+            "/_emulator/calls",
+            "/_emulator/faults",
+            "/_emulator/rate-limit",
         )
     )
     record_rows = "".join(

@@ -11,9 +11,10 @@ from typing import Any
 from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from .app import EmulatorApp
+from .app import DROP_CONNECTION_KEY, EmulatorApp
 from .context import EmulatorContext
 from .keys import SigningKey
+from .ratelimit import DEFAULT_RATE_LIMIT, RateLimitConfig
 from .state import Client, Clock, EmulatorState, RecordSpec
 
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
@@ -41,7 +42,40 @@ class _ThreadingWSGIServerV6(_ThreadingWSGIServer):
     address_family = socket.AF_INET6
 
 
+class _DroppableWriter:
+    """The connection's write side; once dropped it swallows the response, so the
+    client sees the connection close with no answer at all."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.dropped = False
+
+    def drop(self) -> None:
+        self.dropped = True
+
+    def write(self, data: bytes) -> int:
+        if self.dropped:
+            return len(data)
+        return int(self._raw.write(data))
+
+    def flush(self) -> None:
+        if not self.dropped:
+            self._raw.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
 class _RequestHandler(WSGIRequestHandler):
+    def setup(self) -> None:
+        super().setup()
+        self.wfile = _DroppableWriter(self.wfile)  # type: ignore[assignment]
+
+    def get_environ(self) -> dict[str, Any]:
+        environ = super().get_environ()
+        environ[DROP_CONNECTION_KEY] = self.wfile.drop  # type: ignore[attr-defined]
+        return environ
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         if not getattr(self.server, "quiet", True):
             super().log_message(format, *args)
@@ -53,6 +87,8 @@ class EmulatorServer:
     ``records=None`` seeds three demo records; pass ``[]`` for none.
     ``issuer`` overrides the advertised base URL (e.g. when reached through
     a container hostname); by default it is ``http://<host>:<port>``.
+    ``rate_limit`` throttles ``/v3.0/`` like ORCID (24/s burst 40 per member
+    client, 12/s burst 40 anonymous, 503 when over); ``None`` switches it off.
     """
 
     def __init__(
@@ -66,12 +102,13 @@ class EmulatorServer:
         issuer: str | None = None,
         quiet: bool = True,
         clock: Clock | None = None,
+        rate_limit: RateLimitConfig | None = DEFAULT_RATE_LIMIT,
     ) -> None:
         self.host = host
         self.port = port
         self.quiet = quiet
         self._issuer_override = issuer.rstrip("/") if issuer else None
-        self.state = EmulatorState(clients=clients, records=records, clock=clock)
+        self.state = EmulatorState(clients=clients, records=records, clock=clock, rate_limit=rate_limit)
         self.signing_key = signing_key or SigningKey.generate()
         self.context = EmulatorContext(self.state, self.signing_key)
         self.app = EmulatorApp(self.context)

@@ -1,4 +1,4 @@
-"""Thread-safe in-memory store of clients, records, authorization codes and tokens.
+"""Thread-safe in-memory store of clients, records, codes, tokens, affiliations and API traffic.
 
 Every mutation happens under one lock so that check-then-act sequences (such
 as "is this code unused? then mark it used and mint a token") are atomic even
@@ -9,6 +9,7 @@ dataclasses: callers get snapshots they can keep without racing the server.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import secrets
@@ -16,12 +17,16 @@ import string
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .errors import Conflict, NotFound, StateError, invalid_grant, invalid_scope
+from .affiliations import SECTIONS, normalize_affiliation, self_external_ids
+from .errors import Conflict, DuplicateActivity, NotFound, NotSource, StateError, invalid_grant, invalid_scope
+from .faults import FaultPlan
 from .ids import is_valid_orcid_id, make_orcid_id
+from .ratelimit import DEFAULT_RATE_LIMIT, RateLimitConfig, RateLimiter
 
 Clock = Callable[[], float]
 
@@ -32,6 +37,10 @@ ACCESS_TOKEN_LIFETIME = 631_138_518
 # currently assigns), counting up, so iDs are deterministic across runs.
 _ALLOCATION_START = 900_000_000_000
 _CODE_ALPHABET = string.ascii_letters + string.digits
+# Put-codes are global and increasing, like ORCID's database ids, so they are unique per record too.
+_PUT_CODE_START = 1001
+# Enough for any benchmark run; a bound keeps a long-lived dev server from growing without limit.
+CALL_LOG_LIMIT = 200_000
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,10 @@ class Record:
     family_name: str = ""
     email: str | None = None
     credit_name: str | None = None
+    # Unclaimed: created by an institution, never signed into; readable, not writable.
+    claimed: bool = True
+    locked: bool = False
+    deactivated: bool = False
 
     @property
     def name(self) -> str:
@@ -94,6 +107,9 @@ class Record:
             "credit_name": self.credit_name,
             "name": self.name,
             "email": self.email,
+            "claimed": self.claimed,
+            "locked": self.locked,
+            "deactivated": self.deactivated,
         }
         if base_url is not None:
             data["uri"] = f"{base_url}/{self.orcid}"
@@ -166,6 +182,65 @@ class Token:
         }
 
 
+@dataclass(frozen=True)
+class Affiliation:
+    """One affiliation item on a record, as written through the member API (or seeded).
+
+    ``fields`` is the canonical body from :func:`~orcid_emulator.affiliations.normalize_affiliation`;
+    treat it as read-only.  ``source_client_id`` is ``None`` when the researcher added the item.
+    """
+
+    put_code: int
+    orcid: str
+    section: str
+    fields: Mapping[str, Any]
+    source_client_id: str | None
+    created_at: float
+    last_modified_at: float
+    # ORCID applies the researcher's default visibility and ignores what the client asks for.
+    visibility: str = "public"
+
+    @property
+    def self_external_ids(self) -> frozenset[tuple[str, str]]:
+        return self_external_ids(self.fields)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "put_code": self.put_code,
+            "orcid": self.orcid,
+            "section": self.section,
+            "source_client_id": self.source_client_id,
+            "created_at": self.created_at,
+            "last_modified_at": self.last_modified_at,
+            "visibility": self.visibility,
+            "fields": copy.deepcopy(dict(self.fields)),
+        }
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """A request to the v3.0 API.  ``accepted`` is False when the rate limiter turned it away."""
+
+    timestamp: float
+    client_id: str | None  # None: anonymous
+    method: str
+    path: str
+    status: int
+    accepted: bool = True
+    remote_addr: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "timestamp": self.timestamp,
+            "client_id": self.client_id,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "accepted": self.accepted,
+            "remote_addr": self.remote_addr,
+        }
+
+
 @dataclass
 class _Data:
     records: dict[str, Record] = field(default_factory=dict)
@@ -173,6 +248,10 @@ class _Data:
     tokens: dict[str, Token] = field(default_factory=dict)  # by access token
     refresh_index: dict[str, str] = field(default_factory=dict)  # refresh -> access token
     next_base: int = _ALLOCATION_START
+    affiliations: dict[int, Affiliation] = field(default_factory=dict)  # by put-code
+    next_put_code: int = _PUT_CODE_START
+    calls: deque[ApiCall] = field(default_factory=lambda: deque(maxlen=CALL_LOG_LIMIT))
+    fault: FaultPlan | None = None
 
 
 class EmulatorState:
@@ -183,11 +262,14 @@ class EmulatorState:
         clients: Iterable[Client] = (),
         records: Iterable[RecordSpec] | None = None,
         clock: Clock | None = None,
+        rate_limit: RateLimitConfig | None = DEFAULT_RATE_LIMIT,
     ) -> None:
         self._lock = threading.RLock()
         self._clock: Clock = clock or time.time
         self._clients: dict[str, Client] = {}
         self._data = _Data()
+        self._initial_rate_limit = rate_limit
+        self._limiter: RateLimiter | None = RateLimiter(rate_limit) if rate_limit is not None else None
         for client in clients:
             self.register_client(client)
         # Kept so reset() can rebuild the same records with the same iDs.
@@ -231,8 +313,13 @@ class EmulatorState:
         *,
         orcid: str | None = None,
         credit_name: str | None = None,
+        claimed: bool = True,
     ) -> Record:
-        """Create a record; an iD is allocated unless one is given."""
+        """Create a record; an iD is allocated unless one is given.
+
+        ``claimed=False`` makes a record an institution created but its owner never
+        signed into: the API reads it but refuses writes (409/9036).
+        """
         if not isinstance(given_name, str) or not given_name.strip():
             raise StateError("given_name is required")
         for label, value in (("family_name", family_name), ("email", email), ("credit_name", credit_name)):
@@ -248,9 +335,70 @@ class EmulatorState:
                 raise Conflict(f"record {orcid} already exists")
             if email and self._find_by_email(email) is not None:
                 raise Conflict(f"a record with email {email} already exists")
-            record = Record(orcid, given_name.strip(), (family_name or "").strip(), email, credit_name or None)
+            record = Record(
+                orcid,
+                given_name.strip(),
+                (family_name or "").strip(),
+                email,
+                credit_name or None,
+                claimed=bool(claimed),
+            )
             self._data.records[orcid] = record
             return record
+
+    def set_record_status(
+        self,
+        orcid: str,
+        *,
+        claimed: bool | None = None,
+        locked: bool | None = None,
+        deactivated: bool | None = None,
+    ) -> Record:
+        """Change a record's claimed / locked / deactivated flags; ``None`` leaves one alone."""
+        changes = {
+            name: bool(value)
+            for name, value in (("claimed", claimed), ("locked", locked), ("deactivated", deactivated))
+            if value is not None
+        }
+        with self._lock:
+            record = self._data.records.get(orcid)
+            if record is None:
+                raise NotFound(f"no record {orcid}")
+            record = replace(record, **changes)
+            self._data.records[orcid] = record
+            return record
+
+    def deactivate_record(self, orcid: str) -> Record:
+        """The researcher deactivated their record: the API answers 409/9044."""
+        return self.set_record_status(orcid, deactivated=True)
+
+    def reactivate_record(self, orcid: str) -> Record:
+        return self.set_record_status(orcid, deactivated=False)
+
+    def lock_record(self, orcid: str) -> Record:
+        """ORCID locked the record (e.g. for spam): the API answers 409/9018."""
+        return self.set_record_status(orcid, locked=True)
+
+    def unlock_record(self, orcid: str) -> Record:
+        return self.set_record_status(orcid, locked=False)
+
+    def claim_record(self, orcid: str) -> Record:
+        return self.set_record_status(orcid, claimed=True)
+
+    def delete_record(self, orcid: str) -> None:
+        """Remove a record and everything on it; the API then answers 404/9016 for it.
+
+        Its tokens are kept (ORCID does not tell clients), so a client holding one
+        sees the 404 rather than a 401.
+        """
+        with self._lock:
+            if self._data.records.pop(orcid, None) is None:
+                raise NotFound(f"no record {orcid}")
+            for put_code in [p for p, a in self._data.affiliations.items() if a.orcid == orcid]:
+                del self._data.affiliations[put_code]
+            for code in list(self._data.codes.values()):
+                if code.orcid == orcid and not code.used:
+                    self._data.codes[code.code] = replace(code, used=True)
 
     def get_record(self, orcid: str) -> Record | None:
         with self._lock:
@@ -430,25 +578,206 @@ class EmulatorState:
                     self._data.codes[code.code] = replace(code, used=True)
             return count
 
+    # -- affiliations ----------------------------------------------------------
+
+    def add_affiliation(
+        self, orcid: str, section: str, body: Mapping[str, Any], *, client_id: str | None = None
+    ) -> Affiliation:
+        """Validate and store a new affiliation; ``client_id=None`` means the researcher added it.
+
+        Raises ``NotFound`` (record), ``InvalidAffiliation`` (body), ``StateError``
+        (unknown section or client) or ``DuplicateActivity`` (a shared ``self``
+        external identifier with another item of this source in this section).
+        """
+        _check_section(section)
+        fields = normalize_affiliation(body)
+        with self._lock:
+            if orcid not in self._data.records:
+                raise NotFound(f"no record {orcid}")
+            if client_id is not None and client_id not in self._clients:
+                raise StateError(f"unknown client {client_id}")
+            self._check_duplicates(orcid, section, fields, client_id, exclude=None)
+            now = self.now()
+            affiliation = Affiliation(
+                put_code=self._data.next_put_code,
+                orcid=orcid,
+                section=section,
+                fields=fields,
+                source_client_id=client_id,
+                created_at=now,
+                last_modified_at=now,
+            )
+            self._data.next_put_code += 1
+            self._data.affiliations[affiliation.put_code] = affiliation
+            return affiliation
+
+    def get_affiliation(self, orcid: str, put_code: int, section: str | None = None) -> Affiliation | None:
+        """The item if it is on this record (and in this section, when given)."""
+        with self._lock:
+            affiliation = self._data.affiliations.get(put_code)
+        if affiliation is None or affiliation.orcid != orcid:
+            return None
+        if section is not None and affiliation.section != section:
+            return None
+        return affiliation
+
+    def update_affiliation(
+        self, orcid: str, section: str, put_code: int, body: Mapping[str, Any], *, client_id: str | None
+    ) -> Affiliation:
+        """Replace an item's fields; only its source may.  Raises ``NotFound`` / ``NotSource`` /
+        ``InvalidAffiliation`` / ``DuplicateActivity``."""
+        with self._lock:
+            current = self._owned_affiliation(orcid, section, put_code, client_id)
+            fields = normalize_affiliation(body)
+            self._check_duplicates(orcid, section, fields, client_id, exclude=put_code)
+            updated = replace(current, fields=fields, last_modified_at=self.now())
+            self._data.affiliations[put_code] = updated
+            return updated
+
+    def delete_affiliation(self, orcid: str, section: str, put_code: int, *, client_id: str | None) -> Affiliation:
+        """Remove an item; only its source may.  Returns what was removed."""
+        with self._lock:
+            current = self._owned_affiliation(orcid, section, put_code, client_id)
+            del self._data.affiliations[put_code]
+            return current
+
+    def affiliations(self, orcid: str | None = None, section: str | None = None) -> list[Affiliation]:
+        """Items in put-code order, optionally for one record and/or one section."""
+        with self._lock:
+            items = list(self._data.affiliations.values())
+        return sorted(
+            (a for a in items if (orcid is None or a.orcid == orcid) and (section is None or a.section == section)),
+            key=lambda a: a.put_code,
+        )
+
+    # -- rate limiting, faults and the call log --------------------------------
+
+    @property
+    def rate_limit(self) -> RateLimitConfig | None:
+        with self._lock:
+            return self._limiter.config if self._limiter is not None else None
+
+    def set_rate_limit(self, config: RateLimitConfig | None) -> None:
+        """Replace the limits (``None`` switches limiting off); buckets start full again."""
+        with self._lock:
+            self._limiter = RateLimiter(config) if config is not None else None
+
+    def admit_request(self, client_id: str | None, remote_addr: str = "") -> int | None:
+        """Spend a rate-limit token: ``None`` to proceed, else the ``Retry-After`` seconds."""
+        with self._lock:
+            if self._limiter is None:
+                return None
+            return self._limiter.admit(client_id, remote_addr, self.now())
+
+    def fail_next(
+        self,
+        count: int,
+        status: int = 503,
+        *,
+        retry_after: int | None = None,
+        methods: Sequence[str] = (),
+    ) -> FaultPlan:
+        """Answer the next ``count`` v3.0 calls (of ``methods``, if given) with ``status``;
+        0 drops the connection.  Replaces any plan still pending."""
+        plan = FaultPlan(count, status, retry_after, tuple(methods))
+        with self._lock:
+            self._data.fault = plan if plan.remaining else None
+        return plan
+
+    def faults(self) -> FaultPlan | None:
+        with self._lock:
+            return self._data.fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._data.fault = None
+
+    def take_fault(self, method: str) -> FaultPlan | None:
+        """The pending fault for this call, if any, counting it as spent."""
+        with self._lock:
+            plan = self._data.fault
+            if plan is None or not plan.applies_to(method):
+                return None
+            remaining = plan.spent_one()
+            self._data.fault = remaining if remaining.remaining else None
+            return plan
+
+    def record_call(
+        self,
+        *,
+        client_id: str | None,
+        method: str,
+        path: str,
+        status: int,
+        timestamp: float | None = None,
+        accepted: bool = True,
+        remote_addr: str = "",
+    ) -> ApiCall:
+        call = ApiCall(
+            timestamp=self.now() if timestamp is None else timestamp,
+            client_id=client_id,
+            method=method,
+            path=path,
+            status=status,
+            accepted=accepted,
+            remote_addr=remote_addr,
+        )
+        with self._lock:
+            self._data.calls.append(call)
+        return call
+
+    def calls(self, client_id: str | None = None, *, include_rejected: bool = False) -> list[ApiCall]:
+        """v3.0 calls in arrival order: by default those the rate limiter let through."""
+        with self._lock:
+            calls = list(self._data.calls)
+        return [
+            c for c in calls if (include_rejected or c.accepted) and (client_id is None or c.client_id == client_id)
+        ]
+
+    def clear_calls(self) -> None:
+        with self._lock:
+            self._data.calls.clear()
+
+    def max_calls_in_window(self, window: float = 1.0, client_id: str | None = None) -> int:
+        """The most accepted calls that fell in any ``window`` seconds (half-open), to check
+        that a writer stayed under a rate."""
+        if window <= 0:
+            raise ValueError("window must be positive")
+        stamps = sorted(call.timestamp for call in self.calls(client_id))
+        best = start = 0
+        for end, stamp in enumerate(stamps):
+            while stamp - stamps[start] >= window:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
     # -- housekeeping --------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget codes, tokens and added records; restore the initial records.
+        """Forget codes, tokens, added records, affiliations, calls and faults; restore the
+        initial records and rate limits.
 
         Clients are configuration rather than data, so they all stay registered.
         """
         with self._lock:
             self._data = _Data()
             self._seed_records()
+            self.set_rate_limit(self._initial_rate_limit)
 
     # -- internals -----------------------------------------------------------
 
     def _seed_records(self) -> None:
         for spec in self._initial_records:
             if isinstance(spec, Record):
-                self.add_record(
-                    spec.given_name, spec.family_name, spec.email, orcid=spec.orcid, credit_name=spec.credit_name
+                added = self.add_record(
+                    spec.given_name,
+                    spec.family_name,
+                    spec.email,
+                    orcid=spec.orcid,
+                    credit_name=spec.credit_name,
+                    claimed=spec.claimed,
                 )
+                self.set_record_status(added.orcid, locked=spec.locked, deactivated=spec.deactivated)
             else:
                 self.add_record(
                     spec["given_name"],
@@ -456,7 +785,39 @@ class EmulatorState:
                     spec.get("email"),
                     orcid=spec.get("orcid"),
                     credit_name=spec.get("credit_name"),
+                    claimed=spec.get("claimed", True),
                 )
+
+    def _owned_affiliation(self, orcid: str, section: str, put_code: int, client_id: str | None) -> Affiliation:
+        current = self.get_affiliation(orcid, put_code, section)
+        if current is None:
+            raise NotFound(f"no {section} {put_code} on record {orcid}")
+        if current.source_client_id is None or current.source_client_id != client_id:
+            raise NotSource(f"{client_id} is not the source of {section} {put_code}")
+        return current
+
+    def _check_duplicates(
+        self,
+        orcid: str,
+        section: str,
+        fields: Mapping[str, Any],
+        client_id: str | None,
+        exclude: int | None,
+    ) -> None:
+        incoming = self_external_ids(fields)
+        if not incoming:
+            return
+        for other in self._data.affiliations.values():
+            if (
+                other.orcid == orcid
+                and other.section == section
+                and other.put_code != exclude
+                and other.source_client_id == client_id
+            ):
+                shared = incoming & other.self_external_ids
+                if shared:
+                    id_type, value = sorted(shared)[0]
+                    raise DuplicateActivity(f"{id_type} {value} is already on {section} {other.put_code}")
 
     def _allocate_orcid(self) -> str:
         while True:
@@ -502,6 +863,11 @@ class EmulatorState:
             value = generate()
             if value not in taken:
                 return value
+
+
+def _check_section(section: str) -> None:
+    if section not in SECTIONS:
+        raise StateError(f"unknown affiliation section {section!r}; one of {', '.join(SECTIONS)}")
 
 
 def _check_pkce(auth: AuthCode, verifier: str | None) -> None:

@@ -26,6 +26,9 @@ class Response:
     status: int = 200
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
+    # Close the connection instead of answering (a fault injection); the server
+    # sends this response only when it cannot drop the connection.
+    drop_connection: bool = False
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -69,6 +72,9 @@ class Request:
     body: bytes
     context: EmulatorContext
     path_params: dict[str, str] = field(default_factory=dict)
+    remote_addr: str = ""
+    # Per-request values that middleware hands to handlers (e.g. the negotiated media type).
+    attributes: dict[str, Any] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
