@@ -14,14 +14,15 @@ from django.utils.translation import gettext as _
 from django_countries import countries
 
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
-_ROR_RE = re.compile(r"^0[0-9a-hjkmnp-tv-z]{6}[0-9]{2}$")
+# [0-9] and \Z rather than \d and $: \d also matches other scripts' digits and $ a trailing newline.
+_ROR_RE = re.compile(r"^0[0-9a-hjkmnp-tv-z]{6}[0-9]{2}\Z")
 _ROR_PREFIXES = ("https://ror.org/", "http://ror.org/", "ror.org/")
-_ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+_ORCID_RE = re.compile(r"^[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{3}[0-9X]\Z")
 _ORCID_PREFIXES = ("https://orcid.org/", "http://orcid.org/", "orcid.org/",
                    "https://sandbox.orcid.org/", "http://sandbox.orcid.org/")
-_GRID_RE = re.compile(r"^grid\.\d+\.[0-9a-f]{1,4}$")
-_RINGGOLD_RE = re.compile(r"^\d{1,10}$")
-_FUNDER_RE = re.compile(r"^\d{6,12}$")
+_GRID_RE = re.compile(r"^grid\.[0-9]+\.[0-9a-f]{1,4}\Z")
+_RINGGOLD_RE = re.compile(r"^[0-9]{1,10}\Z")
+_FUNDER_RE = re.compile(r"^[0-9]{6,12}\Z")
 _CURRENCIES = frozenset(get_global("all_currencies").keys()) if get_global("all_currencies") else frozenset()
 
 
@@ -84,7 +85,7 @@ def normalise_orcid_id(value: str) -> str:
     if not value:
         return ""
     bare = _strip_prefix(value, _ORCID_PREFIXES).upper()
-    if re.fullmatch(r"\d{15}[\dX]", bare):
+    if re.fullmatch(r"[0-9]{15}[0-9X]", bare):
         bare = "-".join(bare[i:i + 4] for i in range(0, 16, 4))
     return bare
 
@@ -108,7 +109,7 @@ def validate_orcid_id(value: str) -> None:
 def normalise_isni(value: str) -> str:
     value = re.sub(r"[\s-]", "", (value or "").strip()).upper()
     value = _strip_prefix(value, ("HTTPS://ISNI.ORG/ISNI/", "HTTP://ISNI.ORG/ISNI/", "ISNI:"))
-    if re.fullmatch(r"\d{15}[\dX]", value):
+    if re.fullmatch(r"[0-9]{15}[0-9X]", value):
         return " ".join(value[i:i + 4] for i in range(0, 16, 4))
     return value
 
@@ -117,7 +118,7 @@ def validate_isni(value: str) -> None:
     if not value:
         return
     digits = normalise_isni(value).replace(" ", "")
-    if not re.fullmatch(r"\d{15}[\dX]", digits) or mod11_2_check_digit(digits[:15]) != digits[15]:
+    if not re.fullmatch(r"[0-9]{15}[0-9X]", digits) or mod11_2_check_digit(digits[:15]) != digits[15]:
         raise ValidationError(_("%(value)s is not a valid ISNI (16 characters with a correct check digit)."),
                               params={"value": value}, code="invalid_isni")
 
