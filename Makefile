@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-# The demo signs in with ORCID against the bundled emulator; set ORCID_* to use the real sandbox.
+# The demo signs in with ORCID, and writes affiliations, against the bundled emulator; set ORCID_* to use the
+# real sandbox.
 demo: export ORCID_BASE_URL ?= http://127.0.0.1:8090
+demo: export ORCID_API_BASE_URL ?= http://127.0.0.1:8090
+demo: export ORCID_PUBLIC_API_BASE_URL ?= http://127.0.0.1:8090
 demo: export ORCID_CLIENT_ID ?= APP-DEMO
 demo: export ORCID_CLIENT_SECRET ?= demo-secret
 demo: $(STAMP)

@@ -305,6 +305,13 @@ SPECTACULAR_SETTINGS = {
         "PlanStatusEnum": "consortium_hub.onboarding.models.Plan.Status",
         "TaskStatusEnum": "consortium_hub.onboarding.models.Task.Status",
         "ProblemStateEnum": "consortium_hub.support.models.Problem.State",
+        "AffiliationStatusEnum": "consortium_hub.registry.models.Affiliation.Status",
+        "AffiliationSectionEnum": "consortium_hub.registry.models.Section",
+        "DisambiguationSourceEnum": "consortium_hub.registry.models.DisambiguationSource",
+        "OrcidGrantStatusEnum": "consortium_hub.registry.models.OrcidGrant.Status",
+        "PermissionLinkStatusEnum": "consortium_hub.registry.models.PermissionLink.Status",
+        "PermissionLinkLanguageEnum": "consortium_hub.registry.models.PermissionLink.Language",
+        "AdoptionIdentifierTypeEnum": "consortium_hub.registry.models.AdoptionSnapshot.IdentifierType",
     },
 }
 

@@ -15,6 +15,7 @@ api_v1 = [
     path("billing/", include("consortium_hub.billing.api.urls")),
     path("support/", include("consortium_hub.support.api.urls")),
     path("communiques/", include("consortium_hub.communiques.api.urls")),
+    path("registry/", include("consortium_hub.registry.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
@@ -29,6 +30,8 @@ urlpatterns = [
     path("billing/", include("consortium_hub.billing.urls")),
     path("support/", include("consortium_hub.support.urls")),
     path("communiques/", include("consortium_hub.communiques.urls")),
+    # The registry link owns two prefixes: /registry/ (its pages) and /orcid/permission/ (researchers').
+    path("", include("consortium_hub.registry.urls")),
     path("audit/", include("consortium_hub.audit.urls")),
     path("jobs/", include("consortium_hub.jobs.urls")),
     path("accounts/", include("allauth.urls")),

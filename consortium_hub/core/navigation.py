@@ -26,6 +26,8 @@ AREAS = [
     Area("onboarding", _("Onboarding"), "onboarding:home", ("onboarding",), ("/onboarding/",)),
     Area("support", _("Support"), "support:ticket_list", ("support", "orcid_support"), ("/support/",)),
     Area("engagement", _("Engagement"), "communiques:list", ("communiques",), ("/communiques/",)),
+    Area("orcid", _("ORCID"), "registry:home", ("affiliations", "adoption", "registry_calls", "registry_settings"),
+         ("/registry/",)),
     Area("resources", _("Resources"), None),
     Area("integrations", _("Integrations"), None),
     Area("reports", _("Reports"), None),

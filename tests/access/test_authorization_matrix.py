@@ -72,6 +72,18 @@ ESC_A = lambda c: {"pk": _escalated_a(c).pk}  # noqa: E731
 PRB_A = lambda c: {"pk": _problem_a(c).pk}  # noqa: E731
 CMQ_A = lambda c: {"pk": _communique_a(c).pk}  # noqa: E731
 COPY_A = lambda c: {"pk": _communique_a(c).recipients.get().pk}  # noqa: E731
+# ORCID registry link: ORCID staff read affiliations; lead staff and the member (of organisation A) write them.
+AFF_ADD = only(200, [ADMIN, LA, LS, MC, LB])
+AFF_EDIT_A = only(200, [ADMIN, LA, LS, MC], others=403, **{LB: 404})
+AFF_POST_A = only(302, [ADMIN, LA, LS, MC], others=403, **{LB: 404})
+AFF_API_A = lambda ok: api(403, **{ADMIN: ok, LA: ok, LS: ok, MC: ok, LB: 404})  # noqa: E731
+AFF_A = lambda c: {"pk": _affiliation_a(c).pk}  # noqa: E731
+UPLOAD_A = lambda c: {"pk": _registry_a(c, "upload").pk}  # noqa: E731
+GRANT_A = lambda c: {"pk": _registry_a(c, "grant").pk}  # noqa: E731
+LINK_A = lambda c: {"pk": _registry_a(c, "link").pk}  # noqa: E731
+CALL_A = lambda c: {"pk": _registry_a(c, "call").pk}  # noqa: E731
+SNAPSHOT_A = lambda c: {"pk": _registry_a(c, "snapshot").pk}  # noqa: E731
+CLIENT_A = lambda c: {"pk": _registry_a(c, "client").pk}  # noqa: E731
 
 
 Route = tuple[str, str, Callable[[Any], dict[str, Any]], dict[str, int]]
@@ -349,6 +361,57 @@ ROUTES: list[Route] = [
     ("api:communique-copy-list", "get", NO_ARGS, api(200, **{MC: 403})),
     ("api:communique-copy-detail", "get", COPY_A, api(200, **{MC: 403, LB: 404})),
     ("api:communique-copy-respond", "post", COPY_A, api(403, **{LA: 400, LS: 400, LB: 404})),
+    # ORCID registry link: affiliations, uploads, permissions, calls to ORCID, credentials, adoption
+    ("registry:home", "get", NO_ARGS, e(302)),
+    ("registry:affiliation_list", "get", NO_ARGS, e(200)),
+    ("registry:affiliation_create", "get", NO_ARGS, AFF_ADD),
+    ("registry:affiliation_detail", "get", AFF_A, VIEW_A),
+    ("registry:affiliation_history", "get", AFF_A, VIEW_A),
+    ("registry:affiliation_edit", "get", AFF_A, AFF_EDIT_A),
+    ("registry:affiliation_delete", "get", AFF_A, AFF_EDIT_A),
+    # The row is not in error, so the service refuses and the page says why (a redirect with a message).
+    ("registry:affiliation_retry", "post", AFF_A, AFF_POST_A),
+    ("registry:affiliation_export", "get", NO_ARGS, e(200)),
+    ("registry:affiliation_status_export", "get", NO_ARGS, e(200)),
+    ("registry:upload_list", "get", NO_ARGS, e(200)),
+    ("registry:upload_create", "get", NO_ARGS, AFF_ADD),
+    ("registry:upload_detail", "get", UPLOAD_A, VIEW_A),
+    ("registry:upload_apply", "post", UPLOAD_A, AFF_POST_A),  # no file stored: refused with a message
+    ("registry:grant_list", "get", NO_ARGS, e(200)),
+    ("registry:link_list", "get", NO_ARGS, e(200)),
+    ("registry:link_export", "get", NO_ARGS, e(200)),
+    ("registry:link_resend", "post", LINK_A, AFF_POST_A),
+    ("registry:call_list", "get", NO_ARGS, e(200, **{MC: 403})),
+    ("registry:settings_list", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),
+    ("registry:settings_edit", "get", lambda c: {"consortium_pk": c.consortium_a.pk},
+     only(200, [ADMIN, LA], others=404)),
+    ("registry:adoption", "get", NO_ARGS, e(200)),
+    ("registry:adoption_csv", "get", NO_ARGS, e(200)),
+    # The researcher's public pages: the link is the credential, so everyone gets the same answer.
+    ("registry:permission_start", "get", lambda c: {"token": "not-a-real-token"}, e(404, anonymous=404)),
+    ("registry:permission_callback", "get", NO_ARGS, e(400, anonymous=400)),
+    ("api:registry-affiliation-list", "get", NO_ARGS, api(200)),
+    ("api:registry-affiliation-list", "post", NO_ARGS, api(400, **{ENG: 403, SUP: 403})),
+    ("api:registry-affiliation-detail", "get", AFF_A, api(200, **{LB: 404})),
+    ("api:registry-affiliation-detail", "patch", AFF_A, AFF_API_A(200)),
+    ("api:registry-affiliation-detail", "delete", AFF_A, AFF_API_A(200)),
+    ("api:registry-affiliation-retry", "post", AFF_A, AFF_API_A(400)),
+    ("api:registry-upload-list", "get", NO_ARGS, api(200)),
+    ("api:registry-upload-list", "post", NO_ARGS, api(400, **{ENG: 403, SUP: 403})),
+    ("api:registry-upload-detail", "get", UPLOAD_A, api(200, **{LB: 404})),
+    ("api:registry-upload-apply", "post", UPLOAD_A, AFF_API_A(400)),
+    ("api:registry-grant-list", "get", NO_ARGS, api(200)),
+    ("api:registry-grant-detail", "get", GRANT_A, api(200, **{LB: 404})),
+    ("api:registry-permission-link-list", "get", NO_ARGS, api(200)),
+    ("api:registry-permission-link-detail", "get", LINK_A, api(200, **{LB: 404})),
+    ("api:registry-call-list", "get", NO_ARGS, api(200, **{MC: 403})),
+    ("api:registry-call-detail", "get", CALL_A, api(200, **{MC: 403, LB: 404})),
+    ("api:adoption-snapshot-list", "get", NO_ARGS, api(200)),
+    ("api:adoption-snapshot-detail", "get", SNAPSHOT_A, api(200, **{LB: 404})),
+    ("api:registry-client-list", "get", NO_ARGS, api(403, **{ADMIN: 200, LA: 200, LB: 200})),
+    ("api:registry-client-list", "post", NO_ARGS, api(403, **{ADMIN: 400, LA: 400, LB: 400})),
+    ("api:registry-client-detail", "get", CLIENT_A, api(403, **{ADMIN: 200, LA: 200, LB: 404})),
+    ("api:registry-client-detail", "patch", CLIENT_A, api(403, **{ADMIN: 200, LA: 200, LB: 404})),
     # REST API
     ("api:api-root", "get", NO_ARGS, api(200)),
     ("api:schema", "get", NO_ARGS, api(200)),
@@ -381,7 +444,9 @@ ROUTES: list[Route] = [
 # Routes whose list-API responses must not carry consortium A's rows for lead_admin_b.
 PATCH_BODIES = {"api:organisation-detail": {"city": "Leeds"}, "api:contact-detail": {"phone": "+44 1"},
                 "api:calendar-detail": {"name": "Alpha hours"}, "api:agreement-detail": {"notice_days": 60},
-                "api:saved-answer-detail": {"title": "Renamed"}, "api:sla-policy-detail": {"first_response_hours": "6"}}
+                "api:saved-answer-detail": {"title": "Renamed"}, "api:sla-policy-detail": {"first_response_hours": "6"},
+                "api:registry-affiliation-detail": {"role_title": "Professor"},
+                "api:registry-client-detail": {"rate_per_second": 10}}
 
 
 def _first_change_of(obj: Any) -> int:
@@ -619,6 +684,48 @@ def _training_record_in(cast: Any) -> int:
     course = Course.objects.get(pk=_course_of(cast.consortium_a))
     return TrainingRecord.objects.create(consortium=cast.consortium_a, course=course, person=cast.users[LS],
                                          completed_on=dt.date(2026, 1, 1)).pk
+
+
+def _affiliation_a(c: Any) -> Any:
+    """A valid affiliation of Alpha University (organisation A), not yet in ORCID."""
+    from consortium_hub.core.testing.factories import valid_ror
+    from consortium_hub.registry.models import Affiliation
+    from consortium_hub.registry.validation import clean_affiliation, content_key
+
+    fields = clean_affiliation({"email": "res@alpha.example", "section": "employment", "org_name": "Alpha University",
+                                "org_country": "GB", "org_city": "London", "role_title": "Lecturer",
+                                "disambiguated_organization_identifier": f"https://ror.org/{valid_ror(1)}",
+                                "disambiguation_source": "ROR"})
+    found = Affiliation.objects.filter(organisation=c.org_a, content_key=content_key(fields)).first()
+    return found or Affiliation.objects.create(organisation=c.org_a, content_key=content_key(fields),
+                                               status=Affiliation.Status.NOTIFICATION_SENT, **fields)
+
+
+def _registry_a(c: Any, kind: str) -> Any:
+    """One registry object of consortium A (organisation A where it has one), made directly."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from consortium_hub.registry import models as m
+
+    make = {
+        "upload": lambda: m.AffiliationUpload.objects.create(organisation=c.org_a, filename="matrix.csv"),
+        "grant": lambda: m.OrcidGrant.objects.create(organisation=c.org_a, email="res@alpha.example",
+                                                     orcid_id="0000-0002-1825-0097", status="granted",
+                                                     access_token="secret-access", granted_at=timezone.now()),
+        "link": lambda: m.PermissionLink.objects.create(organisation=c.org_a, email="res@alpha.example",
+                                                        token_hash="matrix-nonce", status="failed",
+                                                        expires_at=timezone.now() + dt.timedelta(days=30)),
+        "call": lambda: m.OrcidApiCall.objects.create(consortium=c.consortium_a, organisation=c.org_a, method="POST",
+                                                      path="/v3.0/0000-0002-1825-0097/employment", status_code=201),
+        "snapshot": lambda: m.AdoptionSnapshot.objects.create(organisation=c.org_a, taken_on=dt.date(2026, 11, 1),
+                                                              identifier_type="ror", identifier="https://ror.org/x",
+                                                              records_total=120, records_from_hub=40),
+        "client": lambda: m.RegistryClient.objects.create(consortium=c.consortium_a, client_id="APP-MATRIX",
+                                                          client_secret="matrix-secret"),
+    }
+    return make[kind]()
 
 
 def _route_names(resolver: URLResolver, prefix: str = "") -> set[str]:

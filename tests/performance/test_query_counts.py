@@ -178,6 +178,78 @@ def add_agreements(cast: Any, n: int) -> None:
     make(cast, n)
 
 
+def add_affiliations(cast: Any, n: int) -> None:
+    """Affiliation rows of Alpha University from one upload, every third one failed with ORCID's error."""
+    from consortium_hub.registry.models import Affiliation, AffiliationUpload
+
+    upload = AffiliationUpload.objects.create(organisation=cast.org_a, filename="scale.csv")
+    Affiliation.objects.bulk_create([
+        Affiliation(organisation=cast.org_a, upload=upload, email=f"r{s}@alpha.example", section="employment",
+                    org_name="Alpha University", org_country="GB", org_city="London", content_key=f"key-{s}",
+                    disambiguated_organization_identifier="https://ror.org/02mhbdp94", disambiguation_source="ROR",
+                    status=Affiliation.Status.ERROR_ADDING if s % 3 else Affiliation.Status.IN_ORCID,
+                    orcid_error="" if s % 3 == 0 else "Invalid start date", put_code=str(s),
+                    orcid_id="0000-0002-1825-0097") for s in _serials(n)])
+
+
+def add_uploads(cast: Any, n: int) -> None:
+    from consortium_hub.registry.models import AffiliationUpload
+
+    AffiliationUpload.objects.bulk_create([
+        AffiliationUpload(organisation=cast.org_a, filename=f"upload-{s}.csv", uploaded_by=cast["lead_admin_a"],
+                          content=b"email\n", content_sha256=f"sha-{s}", rows_total=3, rows_accepted=2,
+                          rows_rejected=1) for s in _serials(n)])
+
+
+def add_grants(cast: Any, n: int) -> None:
+    from consortium_hub.registry.models import OrcidGrant
+
+    OrcidGrant.objects.bulk_create([
+        OrcidGrant(organisation=cast.org_a, email=f"g{s}@alpha.example", orcid_id="0000-0002-1825-0097",
+                   status=OrcidGrant.Status.GRANTED, access_token=f"token-{s}", granted_at=timezone.now())
+        for s in _serials(n)])
+
+
+def add_permission_links(cast: Any, n: int) -> None:
+    from consortium_hub.registry.models import PermissionLink
+
+    expires = timezone.now() + dt.timedelta(days=30)
+    PermissionLink.objects.bulk_create([
+        PermissionLink(organisation=cast.org_a, email=f"l{s}@alpha.example", token_hash=f"nonce-{s}",
+                       status=PermissionLink.Status.FAILED if s % 2 else PermissionLink.Status.SENT,
+                       expires_at=expires, created_by=cast["lead_admin_a"]) for s in _serials(n)])
+
+
+def add_api_calls(cast: Any, n: int) -> None:
+    from consortium_hub.registry.models import OrcidApiCall
+
+    OrcidApiCall.objects.bulk_create([
+        OrcidApiCall(consortium=cast.consortium_a, organisation=cast.org_a, method="POST",
+                     path=f"/v3.0/0000-0002-1825-0097/employment/{s}", status_code=201, duration_ms=40)
+        for s in _serials(n)])
+
+
+def add_adoption(cast: Any, n: int) -> None:
+    """n members of consortium A with two daily figures each (the page shows the latest and the change)."""
+    from consortium_hub.registry.models import AdoptionSnapshot
+
+    orgs = add_organisations(cast, n, memberships=False, contact_roles=None, name="Adopting")
+    AdoptionSnapshot.objects.bulk_create([
+        AdoptionSnapshot(organisation=o, taken_on=day, identifier_type="ror", identifier=f"https://ror.org/{o.pk}",
+                         records_total=100 + i, records_from_hub=10 + i)
+        for o in orgs for i, day in enumerate((dt.date(2026, 10, 31), dt.date(2026, 11, 30)))])
+
+
+def add_registry_clients(cast: Any, n: int) -> None:
+    from consortium_hub.registry.models import RegistryClient
+
+    before = set(Consortium.objects.values_list("pk", flat=True))
+    add_consortia(cast, n)
+    RegistryClient.objects.bulk_create([
+        RegistryClient(consortium=c, client_id=f"APP-{c.pk}", client_secret="secret")
+        for c in Consortium.objects.exclude(pk__in=before)])
+
+
 # --- Cases ------------------------------------------------------------------------------------------
 
 ADMIN, LEAD, ENGAGEMENT = "orcid_admin", "lead_admin_a", "engagement_lead"
@@ -223,6 +295,13 @@ PAGES = [
     Case("agreement_list", _list("agreements:agreement_list"), add_agreements),
     Case("renewal_pipeline", _list("agreements:renewal_pipeline"), add_agreements),
     Case("calendar_list", _list("calendars:calendar_list"), add_calendars, grows_for=(ADMIN,)),
+    Case("affiliation_list", _list("registry:affiliation_list"), add_affiliations),
+    Case("upload_list", _list("registry:upload_list"), add_uploads),
+    Case("grant_list", _list("registry:grant_list"), add_grants),
+    Case("permission_link_list", _list("registry:link_list"), add_permission_links),
+    Case("orcid_call_list", _list("registry:call_list"), add_api_calls),
+    Case("adoption", _list("registry:adoption"), add_adoption),
+    Case("registry_settings", _list("registry:settings_list"), add_registry_clients, grows_for=(ADMIN,)),
 ]
 
 API = [
@@ -239,6 +318,13 @@ API = [
     Case("training_records", lambda cast: "/api/v1/onboarding/training-records/", add_training),
     Case("agreements", lambda cast: "/api/v1/agreements/agreements/", add_agreements),
     Case("renewal_decisions", lambda cast: "/api/v1/agreements/decisions/", add_agreements),
+    Case("registry_affiliations", lambda cast: "/api/v1/registry/affiliations/", add_affiliations),
+    Case("registry_uploads", lambda cast: "/api/v1/registry/uploads/", add_uploads),
+    Case("registry_grants", lambda cast: "/api/v1/registry/grants/", add_grants),
+    Case("registry_permission_links", lambda cast: "/api/v1/registry/permission-links/", add_permission_links),
+    Case("registry_calls", lambda cast: "/api/v1/registry/calls/", add_api_calls),
+    Case("adoption_snapshots", lambda cast: "/api/v1/registry/adoption/", add_adoption),
+    Case("registry_clients", lambda cast: "/api/v1/registry/clients/", add_registry_clients, grows_for=(ADMIN,)),
 ]
 
 

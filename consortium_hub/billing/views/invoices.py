@@ -3,7 +3,6 @@ billing settings. Thin: look up (get_for_user_or_404 / selectors), call a servic
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django.contrib import messages
@@ -26,6 +25,7 @@ from consortium_hub.billing.selectors.invoices import add_money
 from consortium_hub.billing.services import billing_settings as settings_services
 from consortium_hub.billing.services import invoices as services
 from consortium_hub.billing.services.payments import payment_record
+from consortium_hub.core import downloads
 from consortium_hub.core.access import access_scope, get_for_user_or_404, require_area
 from consortium_hub.core.roles import ADD, CHANGE, VIEW
 from consortium_hub.core.viewkit import ListPage, form_page, history_for, paginate
@@ -34,27 +34,8 @@ from consortium_hub.directory.models import Consortium, Organisation
 AREA = "billing"  # every role that sees any invoice holds the billing view grant (see core.roles)
 
 
-def safe_cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def csv_response(filename: str, rows: list[list[Any]]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    for row in rows:
-        writer.writerow([safe_cell(cell) for cell in row])
-    return response
+    return downloads.csv_response(filename, rows)
 
 
 def _may_add(user: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from django.urls import reverse

@@ -7,7 +7,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, mixins, viewsets
-from rest_framework.request import Request
 from rest_framework.views import exception_handler
 
 from consortium_hub.core.access import get_for_user_or_404
