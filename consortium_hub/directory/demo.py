@@ -74,6 +74,7 @@ def load_demo() -> list[tuple[str, str, str]]:
             consortium.save()
         _users(uk, au)
         _onboarding(uk, au)
+        _affiliations(uk)
     return _sign_ins()
 
 
@@ -148,6 +149,37 @@ def _users(uk: Consortium, au: Consortium) -> None:
             au.save()
         if role in MFA_REQUIRED_ROLES:
             TOTP.activate(user, DEMO_TOTP_SECRET)
+
+
+def _affiliations(uk: Consortium) -> None:
+    """Rows waiting for the emulator's demo researchers to grant access, so the whole flow can be tried."""
+    from orcid_emulator.state import DEMO_RECORDS
+
+    from consortium_hub.registry.services.affiliations import affiliation_create
+
+    member = User.objects.get(email=next(email for _l, email, role, _w in DEMO_USERS if role == Role.MEMBER_CONTACT))
+    org = uk.organisations.order_by("legal_name").first()
+    roles = [("employment", "School of Chemistry", "Lecturer", "2019-09"),
+             ("education", "Graduate School", "PhD", "2012-10"),
+             ("employment", "Library", "Research data manager", "2021-01")]
+    for record, (section, department, role_title, start) in zip(DEMO_RECORDS, roles):
+        affiliation_create(user=member, organisation=org, data={
+            "email": record["email"], "section": section, "department_name": department, "role_title": role_title,
+            "start_date": start, "org_name": org.legal_name, "org_country": org.country, "org_city": org.city,
+            "disambiguated_organization_identifier": org.ror_id, "disambiguation_source": "ROR",
+        })
+
+
+def demo_permission_links() -> list[tuple[str, str]]:
+    """(email, link) of the demo's unused permission links, for the demo's start-up message."""
+    from django.utils import timezone
+
+    from consortium_hub.registry.models import PermissionLink
+    from consortium_hub.registry.services.permissions import link_url
+
+    links = PermissionLink.objects.filter(used_at__isnull=True, expires_at__gt=timezone.now(),
+                                          organisation__consortium__name="UK ORCID Consortium (demo)")
+    return [(link.email, link_url(link)) for link in links.order_by("email")]
 
 
 def _sign_ins() -> list[tuple[str, str, str]]:

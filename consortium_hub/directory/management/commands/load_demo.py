@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from consortium_hub.directory.demo import load_demo
+from consortium_hub.directory.demo import demo_permission_links, load_demo
 
 
 class Command(BaseCommand):
@@ -14,3 +14,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label:<24} {email}")
         self.stdout.write("ORCID staff and lead admins sign in with a second factor: "
                           "`.venv/bin/python manage.py demo_totp` prints the current code.")
+        links = demo_permission_links()
+        if links:
+            self.stdout.write("Researchers asked to let a member write to their ORCID record (open a link to grant "
+                              "access in the ORCID emulator; the affiliation is then written to their record):")
+            for email, url in links:
+                self.stdout.write(f"  {email:<32} {url}")
