@@ -8,6 +8,8 @@ used ORCID's tool finds the same vocabulary here.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from consortium_hub.core.access import AccessControlledModel
 from consortium_hub.core.crypto import EncryptedTextField
 from consortium_hub.core.models import DomainModel
+
+
+# ORCID's burst allowance: a client paced faster than this would only collect 503s.
+MAX_RATE_PER_SECOND = 40
 
 
 class Section(models.TextChoices):
@@ -49,12 +55,27 @@ class RegistryClient(DomainModel):
     audit_exclude = ("client_secret",)
 
     consortium = models.OneToOneField("directory.Consortium", on_delete=models.CASCADE, related_name="registry_client")
-    client_id = models.CharField(_("client id"), max_length=64)
+    # Unique: the writer paces and locks per client id, so two consortia naming the same client would
+    # share (and could set) each other's pace.
+    client_id = models.CharField(_("client id"), max_length=64, unique=True)
     client_secret = EncryptedTextField(_("client secret"))
     rate_per_second = models.PositiveSmallIntegerField(
         _("requests per second"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RATE_PER_SECOND)],
         help_text=_("Leave empty for the hub's setting. ORCID allows about 24 per second per member client."),
     )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(rate_per_second__isnull=True) | Q(rate_per_second__gte=1,
+                                                                                rate_per_second__lte=MAX_RATE_PER_SECOND),
+                                   name="registry_client_rate_within_orcid_burst"),
+        ]
+
+    def clean(self) -> None:
+        if self.client_id and self.client_id == settings.ORCID_MEMBER_CLIENT_ID:
+            raise ValidationError({"client_id": _("This is the hub's own ORCID client; leave the credentials "
+                                                  "empty to use it.")})
 
     def __str__(self) -> str:
         return self.client_id
@@ -155,13 +176,16 @@ class AffiliationUpload(DomainModel):
     access_area = "affiliations"
     consortium_path = "organisation__consortium"
     organisation_path = "organisation"
+    # The file is every researcher's email: it stays out of the change log (rows are logged one by one).
+    audit_exclude = ("content",)
 
     organisation = models.ForeignKey("directory.Organisation", on_delete=models.CASCADE,
                                      related_name="affiliation_uploads")
     filename = models.CharField(_("file name"), max_length=255, blank=True)
     # sha256 of the file's bytes: the same file uploaded twice is recognised and not applied again.
     content_sha256 = models.CharField(max_length=64, blank=True)
-    # The file as previewed, kept until it is applied so that what is written is what was shown.
+    # The file as previewed: what is applied is what was shown, and the upload page lists each row's
+    # result from it. Kept out of the change log (audit_exclude).
     content = models.BinaryField(blank=True, default=b"")
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -10,7 +10,7 @@ least 20,000 rows/s), so each rule is a precompiled regular expression or a set 
 Django validator object runs per row. Reasons are only translated for rows that have a problem.
 
 Normal forms, as ORCID's member API expects them:
-- email: the domain lower-cased (the local part is the mailbox owner's and kept as written);
+- email: lower-cased as a whole (one researcher however the address is capitalised);
 - affiliation-section: ORCID's lower-case section name (`invited-position`);
 - org-country: ISO 3166-1 alpha-2, upper-case;
 - disambiguated-organization-identifier, by source: ROR as `https://ror.org/0xxxxxxNN` (checksum
@@ -212,13 +212,18 @@ def is_valid_lei(value: str) -> bool:
 
 
 def normalise_email(value: str) -> str | None:
-    """The address with its domain lower-cased, or None when it is not an address."""
+    """The address lower-cased, or None when it is not an address.
+
+    The whole address, not only the domain: mail systems treat local parts case-insensitively in
+    practice, grants are matched that way, and "Ann@uni.example" and "ann@uni.example" in one file must
+    be one researcher (one item on their record), not two.
+    """
     if len(value) > MAX_LENGTHS["email"]:
         return None
     match = _EMAIL_RE.match(value)
     if match is None:
         return None
-    return f"{match.group(1)}@{match.group(2).lower()}"
+    return f"{match.group(1)}@{match.group(2)}".lower()
 
 
 def _passes(validator: Any, value: str) -> bool:
@@ -310,7 +315,7 @@ def _check(out: dict[str, str], names: Mapping[str, str]) -> list[tuple[str, str
         if match is None:
             errors.append(("email", _("“%(value)s” is not a valid email address.") % {"value": _shorten(email)}))
         else:
-            out["email"] = match.group(1) + "@" + match.group(2).lower()
+            out["email"] = email.lower()  # the whole address: see normalise_email
 
     if section:
         known = _SECTION_LOOKUP.get(section) or _SECTION_LOOKUP.get(section.lower())

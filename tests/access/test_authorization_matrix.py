@@ -379,7 +379,8 @@ ROUTES: list[Route] = [
     ("registry:upload_apply", "post", UPLOAD_A, AFF_POST_A),  # no file stored: refused with a message
     ("registry:grant_list", "get", NO_ARGS, e(200)),
     ("registry:link_list", "get", NO_ARGS, e(200)),
-    ("registry:link_export", "get", NO_ARGS, e(200)),
+    # The links are credentials: only those who may act for a member download them.
+    ("registry:link_export", "get", NO_ARGS, e(200, **{ENG: 403, SUP: 403})),
     ("registry:link_resend", "post", LINK_A, AFF_POST_A),
     ("registry:call_list", "get", NO_ARGS, e(200, **{MC: 403})),
     ("registry:settings_list", "get", NO_ARGS, only(200, [ADMIN, LA, LB])),

@@ -171,7 +171,8 @@ def _update_problem(fields: Mapping[str, str], key: str, target: Affiliation,
     if holder_of_key is not None and holder_of_key != target.pk:
         return NON_FIELD_ERRORS, _("This organisation already has this affiliation (id %(id)d): the same email, "
                                    "section, dates and organisation.") % {"id": holder_of_key}
-    if target.put_code and fields["email"].lower() != target.email.lower():
+    # A claimed row (write_started_at) may be on that record already: ORCID's answer is still on its way.
+    if (target.put_code or target.write_started_at) and fields["email"].lower() != target.email.lower():
         return "email", _("Affiliation %(id)d is on %(email)s's ORCID record, so its email cannot change; delete "
                           "it and add the new one as a new row.") % {"id": target.pk, "email": target.email}
     return None

@@ -2,20 +2,17 @@
 
 Each export takes a queryset the caller has already filtered with `visible_to(user)` and reads it in
 one query, however many rows it has (`iterator()`, nothing fetched per row). `*_rows` yield lists of
-cells, the header first, for a view to stream as CSV (`csv_lines`); `*_dataset` wrap the same rows in
-a tablib Dataset for CSV or XLSX downloads, as the directory's export does (directory/tabular.py).
+cells, the header first, for a view to stream as CSV through `core/downloads.csv_response` (which
+guards cells against spreadsheet formulas).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import importlib
-import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import tablib
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -72,40 +69,3 @@ def permission_link_rows(queryset: QuerySet[PermissionLink]) -> Iterator[list[An
     return _rows(links, LINK_COLUMNS,
                  lambda link: [link.email, link.get_status_display(), _when(link.created_at), _when(link.expires_at),
                                link_url(link)])
-
-
-def dataset(rows: Iterable[list[Any]]) -> tablib.Dataset:
-    """Rows (the header first) as a tablib Dataset: `.export("csv")` or `.export("xlsx")`."""
-    iterator = iter(rows)
-    data = tablib.Dataset(headers=next(iterator))
-    for row in iterator:
-        data.append(row)
-    return data
-
-
-def editing_dataset(queryset: QuerySet[Affiliation]) -> tablib.Dataset:
-    return dataset(editing_rows(queryset))
-
-
-def status_report_dataset(queryset: QuerySet[Affiliation]) -> tablib.Dataset:
-    return dataset(status_report_rows(queryset))
-
-
-def permission_link_dataset(queryset: QuerySet[PermissionLink]) -> tablib.Dataset:
-    return dataset(permission_link_rows(queryset))
-
-
-def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
-    """Rows as CSV text, one line at a time (for a StreamingHttpResponse)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow(["" if cell is None else cell for cell in row])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate(0)
-
-
-def csv_bytes(rows: Iterable[list[Any]]) -> bytes:
-    """The whole export as UTF-8 CSV (with a BOM, so spreadsheet programs read it as UTF-8)."""
-    return ("\ufeff" + "".join(csv_lines(rows))).encode("utf-8")

@@ -160,7 +160,7 @@ def test_apply_writes_good_rows_with_statuses_by_grant_and_asks_once_per_email(c
     assert [p["row"] for p in applied.problems] == [6]
     statuses = {(a.email, a.role_title): a.status for a in Affiliation.objects.filter(upload=applied)}
     assert statuses == {
-        ("Granted@alpha.example", "Professor"): Status.PENDING,  # grants match whatever the case
+        ("granted@alpha.example", "Professor"): Status.PENDING,  # stored lower-cased; grants match
         ("ann@alpha.example", "Professor"): Status.NOTIFICATION_REQUESTED,
         ("ann@alpha.example", "Dean"): Status.NOTIFICATION_REQUESTED,
         ("revoked@alpha.example", "Professor"): Status.NOTIFICATION_REQUESTED,
@@ -170,7 +170,7 @@ def test_apply_writes_good_rows_with_statuses_by_grant_and_asks_once_per_email(c
         assert call.kwargs["organisation"] == cast.org_a
         assert call.kwargs["language"] == "fr" and call.kwargs["created_by"] == member
     collaborators.schedule_writes.assert_called_once_with(organisation_id=cast.org_a.pk)
-    stored = Affiliation.objects.get(email="Granted@alpha.example")
+    stored = Affiliation.objects.get(email="granted@alpha.example")
     assert stored.disambiguated_organization_identifier == f"https://ror.org/{ROR}"
     assert stored.content_key == validation.content_key({n: getattr(stored, n) for n in validation.CONTENT_FIELDS})
 
@@ -482,3 +482,33 @@ def test_with_the_real_permission_service_a_link_is_created_once_per_email(cast)
     assert set(links.values_list("language", flat=True)) == {"es"}
     assert not Affiliation.objects.filter(upload=upload, status=Status.PENDING).exists()
     assert AffiliationUpload.objects.get(pk=upload.pk).applied_at is not None
+
+
+# --- Review fixes ----------------------------------------------------------------------------------------
+
+def test_the_uploaded_file_never_enters_the_change_log(cast, collaborators):
+    """The file is every researcher's email; the rows it creates are logged one by one instead."""
+    member = cast["member_contact_a"]
+    upload = services.preview_upload(user=member, organisation=cast.org_a, uploaded_file=upload_file([line()]))
+    services.apply_upload(user=member, upload=upload, language="en")
+    records = ChangeRecord.objects.filter(content_type=ContentType.objects.get_for_model(AffiliationUpload))
+    assert records.exists()
+    assert not any("content" in (r.before or {}) or "content" in (r.after or {}) for r in records)
+    assert not any("ann@alpha.example" in str(r.after) for r in records)
+
+
+def test_emails_differing_only_in_case_are_one_researcher(cast, collaborators):
+    member = cast["member_contact_a"]
+    upload = services.preview_upload(user=member, organisation=cast.org_a,
+                                     uploaded_file=upload_file([line("Ann@Alpha.example"), line("ann@alpha.example")]))
+    assert [(r.row, r.action) for r in services.preview_rows(upload)] == [(2, "create"), (3, "rejected")]
+
+
+def test_the_email_of_a_row_being_written_cannot_change(cast, collaborators):
+    """ORCID may already hold the item (its answer is on the way); a new email would orphan it."""
+    from django.utils import timezone
+
+    row = make_affiliation(cast.org_a, "old@alpha.example", status=Status.PENDING, write_started_at=timezone.now())
+    with pytest.raises(ValidationError) as raised:
+        services.affiliation_update(user=cast["member_contact_a"], affiliation=row, data=fields("new@alpha.example"))
+    assert "email" in raised.value.message_dict

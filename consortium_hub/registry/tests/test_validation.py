@@ -244,7 +244,7 @@ def test_normal_forms():
     ]))
     assert result.problems == []
     first = result.rows[0].fields
-    assert first["email"] == "Ann.Lee@alpha.example"
+    assert first["email"] == "ann.lee@alpha.example"
     assert first["section"] == "invited-position"
     assert first["org_country"] == "GB"
     assert first["disambiguation_source"] == "ROR"

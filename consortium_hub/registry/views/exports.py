@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from consortium_hub.core import downloads
 from consortium_hub.core.access import require_area
-from consortium_hub.core.roles import VIEW
+from consortium_hub.core.roles import CHANGE, VIEW
 from consortium_hub.registry.filters import AffiliationFilter, PermissionLinkFilter
 from consortium_hub.registry.models import PermissionLink
 from consortium_hub.registry.selectors import affiliations as selectors
@@ -54,9 +54,11 @@ def affiliation_status_export(request: HttpRequest) -> StreamingHttpResponse:
 
 @login_required
 def link_export(request: HttpRequest) -> StreamingHttpResponse:
-    require_area(request.user, AREA, VIEW)
+    # The links are working credentials (anyone holding one can connect an ORCID iD), so only those who
+    # may act for the member get them; ORCID's read-only staff see the list page without the URLs.
+    require_area(request.user, AREA, CHANGE)
     # Not the list's selector: each link's URL is derived from its stored nonce, which the list defers.
-    links = PermissionLink.objects.visible_to(request.user).select_related("organisation")
+    links = PermissionLink.objects.visible_to(request.user, CHANGE).select_related("organisation")
     return csv_response(f"permission-links-{_stamp()}.csv",
                         exports.permission_link_rows(_filtered(request, PermissionLinkFilter, links)))
 
