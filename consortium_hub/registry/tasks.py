@@ -28,4 +28,4 @@ def sweep_due_affiliations() -> None:
     with acting_as(None, via="job:sweep_due_affiliations"):
         sweep_due_writes()
 
-from consortium_hub.registry import tasks_adoption  # noqa: E402,F401  (Huey discovers this module only)
+from consortium_hub.registry import tasks_adoption, tasks_permissions  # noqa: E402,F401  (Huey discovers this module only)

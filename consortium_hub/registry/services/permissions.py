@@ -20,7 +20,17 @@ then shows the links under the new secret, which work too).
 
 Statuses follow ORCID's Affiliation Manager: rows waiting for permission are "notification
 requested" until the email job reports "sent" or "failed" (registry/signals.py), then "pending" (or
-"pending update") once the researcher grants access, or "user denied access".
+"pending update") once the researcher grants access, or "user denied access". A link past its date is
+marked "expired" by an hourly job (tasks_permissions.py); it is refused from `expires_at` on either way.
+
+Single use
+----------
+Redeeming ORCID's code is a call to ORCID, and every call to ORCID stays in the call log, refused ones
+included. So the code is redeemed outside any transaction (a rollback would take the log row with it,
+and no lock is held while ORCID answers). Instead the request first claims the link with a conditional
+update of `used_at` (status unchanged): a second click finds the link in use. A failed exchange gives
+the claim back, so the researcher can simply try again; a claim older than CLAIM_SECONDS was left by a
+request that died, and no longer counts.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
@@ -43,7 +54,7 @@ from consortium_hub.core.access import require
 from consortium_hub.core.email import send_templated_email
 from consortium_hub.core.roles import ADD
 from consortium_hub.directory.models import Organisation
-from consortium_hub.registry.client import ErrorKind, OrcidApiError, client_for_organisation
+from consortium_hub.registry.client import ErrorKind, OrcidApiError, TokenGrant, client_for_organisation
 from consortium_hub.registry.models import Affiliation, OrcidGrant, PermissionLink, Section
 from consortium_hub.registry.services.sync import schedule_writes
 
@@ -66,6 +77,12 @@ ASKED_ABOUT = (Status.NOTIFICATION_REQUESTED, Status.NOTIFICATION_SENT, Status.N
 # Links still on their way to the researcher. A link whose email failed is not reused: asking again
 # must send a new email rather than silently return the undelivered one.
 LIVE_LINK_STATUSES = (PermissionLink.Status.REQUESTED, PermissionLink.Status.SENT)
+# Links that can still be opened (until `expires_at`): a link whose email failed may have been forwarded
+# by the member from the export.
+UNANSWERED_LINK_STATUSES = (*LIVE_LINK_STATUSES, PermissionLink.Status.FAILED)
+# ORCID's token call is over within ORCID_TIMEOUT_SECONDS (20 s by default); a claim this old was left
+# by a request that died before it could finish or give the link back.
+CLAIM_SECONDS = 15 * 60
 ROW_STATUS_FOR_LINK = {
     PermissionLink.Status.REQUESTED: Status.NOTIFICATION_REQUESTED,
     PermissionLink.Status.SENT: Status.NOTIFICATION_SENT,
@@ -137,10 +154,17 @@ def _link_for_token(token: str) -> PermissionLink | None:
     return PermissionLink.objects.select_related("organisation").filter(token_hash=nonce).first()
 
 
-def _check_usable(link: PermissionLink) -> None:
-    if link.used_at is not None or link.status == PermissionLink.Status.USED:
+def _abandoned_before(now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(seconds=CLAIM_SECONDS)
+
+
+def _check_usable(link: PermissionLink, now: dt.datetime | None = None) -> None:
+    now = now or timezone.now()
+    # `used_at` without the "used" status is a claim: a request is redeeming a code with ORCID right now.
+    claimed = link.used_at is not None and link.used_at > _abandoned_before(now)
+    if link.status == PermissionLink.Status.USED or claimed:
         raise UsedLink("This link has already been used.")
-    if link.status == PermissionLink.Status.EXPIRED or link.expires_at <= timezone.now():
+    if link.status == PermissionLink.Status.EXPIRED or link.expires_at <= now:
         raise ExpiredLink("This link has expired.")
 
 
@@ -172,11 +196,15 @@ def _rows_of(organisation_id: int, email: str, statuses: tuple[str, ...]) -> Any
 
 @transaction.atomic
 def request_permission(*, organisation: Organisation, email: str, language: str = PermissionLink.Language.EN,
-                       created_by: Any = None) -> PermissionLink:
+                       created_by: Any = None) -> PermissionLink | None:
     """Ask the researcher at `email` for permission, unless a link on its way to them exists already.
 
     Returns the live link (existing or new). Rows of this address waiting for permission follow the
     link's notification status.
+
+    Returns None, sending nothing, when the researcher has granted this member access: a new link could
+    only be answered with a refusal, which would undo a working grant for rows that need none. Their
+    rows still waiting for an answer (asked about before the grant was stored) go to the writer instead.
     """
     if created_by is not None:
         require(created_by, ADD, "affiliations", consortium_id=organisation.consortium_id,
@@ -186,7 +214,12 @@ def request_permission(*, organisation: Organisation, email: str, language: str 
         language = PermissionLink.Language.EN
     now = timezone.now()
     # Locking the waiting rows first serialises two uploads asking for the same address at once.
-    waiting = list(_waiting_rows(organisation.pk, email))
+    waiting = list(_rows_of(organisation.pk, email, NEEDS_PERMISSION))
+    grant = _granted(organisation.pk, email)
+    if grant is not None:
+        # With a grant, pending rows wait for the writer, not for the researcher.
+        _hand_to_writer([row for row in waiting if row.status != Status.PENDING], grant)
+        return None
     link = (PermissionLink.objects.select_for_update()
             .filter(organisation=organisation, email=email, status__in=LIVE_LINK_STATUSES, used_at__isnull=True,
                     expires_at__gt=now)
@@ -203,12 +236,17 @@ def request_permission(*, organisation: Organisation, email: str, language: str 
     return link
 
 
-def _waiting_rows(organisation_id: int, email: str) -> Any:
-    rows = _rows_of(organisation_id, email, NEEDS_PERMISSION)
-    has_grant = OrcidGrant.objects.filter(organisation_id=organisation_id, email=email,
-                                          status=OrcidGrant.Status.GRANTED).exists()
-    # With a grant, pending rows wait for the writer, not for the researcher.
-    return rows.exclude(status=Status.PENDING) if has_grant else rows
+def _granted(organisation_id: int, email: str) -> OrcidGrant | None:
+    return OrcidGrant.objects.filter(organisation_id=organisation_id, email=email,
+                                     status=OrcidGrant.Status.GRANTED).first()
+
+
+def _hand_to_writer(rows: list[Affiliation], grant: OrcidGrant) -> None:
+    """Rows asked about although the researcher has a working grant: written under it, not left waiting."""
+    for row in rows:
+        _release_row(row, orcid_id=grant.orcid_id)
+    if rows:
+        schedule_writes(organisation_id=grant.organisation_id)
 
 
 def _person(user: Any) -> Any:
@@ -265,25 +303,64 @@ def _lock_usable_link(link: PermissionLink) -> PermissionLink:
     return locked
 
 
+def _claim_link(link: PermissionLink) -> tuple[PermissionLink, dt.datetime]:
+    """Claim the link for one exchange with ORCID; returns it with the claim's time.
+
+    A conditional update, not a lock: it holds nothing while ORCID answers, and of two requests for
+    the same link exactly one changes the row. The claim is bookkeeping rather than a change of the
+    link (it is given back or becomes "used"), so it bypasses the change log.
+    """
+    now = timezone.now()
+    claimed = (PermissionLink.objects.filter(pk=link.pk, status__in=UNANSWERED_LINK_STATUSES, expires_at__gt=now)
+               .filter(Q(used_at__isnull=True) | Q(used_at__lte=_abandoned_before(now)))
+               .update(used_at=now))
+    if claimed != 1:
+        current = PermissionLink.objects.filter(pk=link.pk).first()
+        if current is None:
+            raise UnknownLink("There is no such permission link.")
+        _check_usable(current, now)
+        raise UsedLink("This link has already been used.")
+    return PermissionLink.objects.select_related("organisation").get(pk=link.pk), now
+
+
+def _give_back(link: PermissionLink, claimed_at: dt.datetime) -> None:
+    # Only our own claim: after CLAIM_SECONDS another request may have taken the link over.
+    (PermissionLink.objects.filter(pk=link.pk, used_at=claimed_at).exclude(status=PermissionLink.Status.USED)
+     .update(used_at=None))
+
+
 def _mark_used(link: PermissionLink, now: dt.datetime) -> None:
     link.status = PermissionLink.Status.USED
     link.used_at = now
     link.save(update_fields=["status", "used_at", "updated_at"])
 
 
-@transaction.atomic
 def complete_grant(*, link: PermissionLink, code: str, redirect_uri: str) -> OrcidGrant:
-    """The researcher granted access: store the grant and release their rows to the writer.
+    """The researcher granted access: redeem the code, store the grant and release their rows to the writer.
 
-    Everything happens in one transaction with the link locked, so a failed exchange with ORCID leaves
-    the link usable and nothing half-written.
+    The link is claimed first and the code redeemed outside any transaction (see "Single use" above),
+    so ORCID's answer, a refusal included, stays in the call log. If anything fails the claim is given
+    back: nothing is written and the link still works.
     """
-    link = _lock_usable_link(link)
+    link, claimed_at = _claim_link(link)
+    try:
+        client = client_for_organisation(link.organisation)
+        token = client.exchange_code(code, redirect_uri)
+        if not token.orcid:
+            raise OrcidApiError(ErrorKind.INVALID, developer_message="ORCID's token answer named no ORCID iD")
+        return _store_grant(link=link, claimed_at=claimed_at, token=token, client_id=client.client_id)
+    except Exception:
+        _give_back(link, claimed_at)
+        raise
+
+
+@transaction.atomic
+def _store_grant(*, link: PermissionLink, claimed_at: dt.datetime, token: TokenGrant, client_id: str) -> OrcidGrant:
+    locked = PermissionLink.objects.select_for_update().get(pk=link.pk)
+    if locked.status == PermissionLink.Status.USED or locked.used_at != claimed_at:
+        # Our claim outlived CLAIM_SECONDS and another request took the link over: its answer stands.
+        raise UsedLink("This link has already been used.")
     organisation = link.organisation
-    client = client_for_organisation(organisation)
-    token = client.exchange_code(code, redirect_uri)
-    if not token.orcid:
-        raise OrcidApiError(ErrorKind.INVALID, developer_message="ORCID's token answer named no ORCID iD")
     now = timezone.now()
 
     grant = (OrcidGrant.objects.select_for_update()
@@ -294,28 +371,38 @@ def complete_grant(*, link: PermissionLink, code: str, redirect_uri: str) -> Orc
     grant.access_token = token.access_token
     grant.refresh_token = token.refresh_token or ""
     grant.scope = token.scope or ""
-    grant.client_id = client.client_id
+    grant.client_id = client_id
     grant.granted_at = now
     grant.revoked_at = None
     grant.full_clean(exclude=["organisation"], validate_unique=False)
     grant.save()
 
-    for row in _rows_of(organisation.pk, link.email, NEEDS_PERMISSION):
+    # Rows the member asked to delete while the hub had no access wait for a grant too; only those on
+    # the record now granted can be deleted with it (another record's put-code means nothing here).
+    released = (Affiliation.objects.select_for_update()
+                .filter(organisation_id=organisation.pk, email__iexact=link.email)
+                .filter(Q(status__in=NEEDS_PERMISSION)
+                        | Q(status=Status.PENDING_DELETE, orcid_id=grant.orcid_id) & ~Q(put_code=""))
+                .order_by("pk"))
+    for row in released:
         _release_row(row, orcid_id=grant.orcid_id)
-    _mark_used(link, now)
+    _mark_used(locked, now)
     schedule_writes(organisation_id=organisation.pk)
     return grant
 
 
 def _release_row(row: Affiliation, *, orcid_id: str) -> None:
-    # A row that was already on this record (written under an earlier, revoked grant) keeps its put-code
-    # and is updated in place; on another record that put-code means nothing, so the row is added anew.
-    if row.put_code and row.orcid_id == orcid_id:
-        row.status = Status.PENDING_UPDATE
-    else:
-        row.status = Status.PENDING
-        row.put_code = ""
-    row.orcid_id = orcid_id
+    # A row the member asked to delete stays "pending delete": it leaves the record it is on and is
+    # never written again.
+    if row.status != Status.PENDING_DELETE:
+        if row.put_code and row.orcid_id == orcid_id:
+            # Already on this record (written under an earlier, revoked grant): updated in place.
+            row.status = Status.PENDING_UPDATE
+        else:
+            # On another record that put-code means nothing, so the row is added anew.
+            row.status = Status.PENDING
+            row.put_code = ""
+            row.orcid_id = orcid_id
     row.orcid_error = ""
     row.attempts = 0
     row.next_attempt_at = None
@@ -325,19 +412,52 @@ def _release_row(row: Affiliation, *, orcid_id: str) -> None:
 
 @transaction.atomic
 def deny_grant(*, link: PermissionLink) -> None:
-    """The researcher declined on ORCID's page: record it, and stop asking through this link."""
+    """The researcher declined on ORCID's page: record it, and stop asking through this link.
+
+    A working grant stays. Declining on ORCID's page does not revoke a token ORCID issued before (the
+    researcher does that on their ORCID account, and the writer then finds it revoked), so this is an
+    older link answered after a newer one was granted. Wiping the grant would leave the member's rows
+    with no way forward; rows of that researcher still asking are written under the grant instead.
+    """
     link = _lock_usable_link(link)
     organisation = link.organisation
     grant = (OrcidGrant.objects.select_for_update()
              .filter(organisation=organisation, email=link.email).first()
              or OrcidGrant(organisation=organisation, email=link.email))
-    grant.status = OrcidGrant.Status.DENIED
-    # The researcher said no: the hub keeps no credential from an earlier answer either.
-    grant.access_token = ""
-    grant.refresh_token = ""
-    grant.save()
-    _move_rows(_rows_of(organisation.pk, link.email, ASKED_ABOUT), Status.USER_DENIED_ACCESS)
+    if grant.status == OrcidGrant.Status.GRANTED:
+        waiting = [row for row in _rows_of(organisation.pk, link.email, NEEDS_PERMISSION)
+                   if row.status != Status.PENDING]
+        _hand_to_writer(waiting, grant)
+    else:
+        grant.status = OrcidGrant.Status.DENIED
+        # The researcher said no: the hub keeps no credential from an earlier answer either.
+        grant.access_token = ""
+        grant.refresh_token = ""
+        grant.save()
+        _move_rows(_rows_of(organisation.pk, link.email, ASKED_ABOUT), Status.USER_DENIED_ACCESS)
     _mark_used(link, timezone.now())
+
+
+@transaction.atomic
+def expire_permission_links(*, now: dt.datetime) -> int:
+    """Mark the links past their date that nobody used as expired; returns how many.
+
+    Such a link is refused from `expires_at` on anyway; the status makes the link list and the API say
+    so (the list then offers a new link). The researcher's rows keep their status: the email did go
+    (or fail), and they are asked again once a new link is sent.
+    """
+    due = (PermissionLink.objects.select_for_update()
+           .filter(status__in=UNANSWERED_LINK_STATUSES, expires_at__lte=now)
+           .filter(Q(used_at__isnull=True) | Q(used_at__lte=_abandoned_before(now)))
+           .order_by("pk"))
+    expired = 0
+    for link in due:
+        link.status = PermissionLink.Status.EXPIRED
+        # An abandoned claim is no use: the link was never used.
+        link.used_at = None
+        link.save(update_fields=["status", "used_at", "updated_at"])
+        expired += 1
+    return expired
 
 
 def waiting_affiliations(link: PermissionLink) -> list[dict[str, Any]]:

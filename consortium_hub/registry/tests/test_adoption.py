@@ -46,11 +46,15 @@ def search():
         yield fake
 
 
-def in_orcid(organisation, orcid_id, status=Affiliation.Status.IN_ORCID):
+def in_orcid(organisation, orcid_id, status=Affiliation.Status.IN_ORCID, *, identifier=None, source="ROR",
+             put_code="1"):
+    """A row written to `orcid_id`'s record, naming the organisation's own ROR ID unless told otherwise."""
     return Affiliation.objects.create(
         organisation=organisation, email=f"{uuid.uuid4().hex[:8]}@x.example", section="employment",
-        org_name="Org", org_country="GB", org_city="London", disambiguated_organization_identifier="x",
-        disambiguation_source="ROR", content_key=uuid.uuid4().hex, status=status, orcid_id=orcid_id)
+        org_name="Org", org_country="GB", org_city="London",
+        disambiguated_organization_identifier=identifier or f"https://ror.org/{organisation.ror_id}",
+        disambiguation_source=source, content_key=uuid.uuid4().hex, status=status, orcid_id=orcid_id,
+        put_code=put_code)
 
 
 def snapshot(organisation, day, total, from_hub=0):
@@ -161,6 +165,54 @@ def test_refresh_against_the_emulators_public_search(cast, settings):
     figures = dict(AdoptionSnapshot.objects.values_list("organisation_id", "records_total"))
     assert figures == {cast.org_a.pk: 2, cast.org_b.pk: 1}
     assert AdoptionSnapshot.objects.get(organisation=cast.org_a).records_from_hub == 1
+
+
+def test_the_hubs_figure_counts_records_on_which_it_named_the_searched_identifier(cast, search):
+    Status = Affiliation.Status
+    search.answers = {ror_query(cast.org_a): 50}
+    ids = [f.valid_orcid(n) for n in range(10, 18)]
+    in_orcid(cast.org_a, ids[0])
+    in_orcid(cast.org_a, ids[0], status=Status.PENDING_UPDATE)  # a second item on the same record
+    in_orcid(cast.org_a, ids[1], status=Status.PENDING_UPDATE)  # still on the record while it is updated
+    in_orcid(cast.org_a, ids[2], status=Status.PENDING_DELETE)  # still on the record until the delete is done
+    in_orcid(cast.org_a, ids[3], status=Status.PENDING_DELETE, put_code="")  # never reached the record
+    in_orcid(cast.org_a, ids[4], status=Status.PENDING)
+    in_orcid(cast.org_a, ids[5], identifier=f"https://ror.org/{cast.org_b.ror_id}")  # another organisation
+    in_orcid(cast.org_a, ids[6], identifier="12345", source="RINGGOLD")  # not what ORCID is searched by
+    in_orcid(cast.org_a, ids[7], identifier="grid.1234.5", source="GRID")
+
+    services.refresh_adoption(today=DAY, organisation_ids=[cast.org_a.pk])
+
+    assert AdoptionSnapshot.objects.get(organisation=cast.org_a).records_from_hub == 3
+
+
+def test_the_hubs_figure_never_exceeds_what_orcid_finds(cast, search):
+    # Items the hub wrote with private visibility are on the records but not in the public search.
+    search.answers = {ror_query(cast.org_a): 1}
+    in_orcid(cast.org_a, f.valid_orcid(1))
+    in_orcid(cast.org_a, f.valid_orcid(2))
+
+    services.refresh_adoption(today=DAY, organisation_ids=[cast.org_a.pk])
+
+    snapshot_ = AdoptionSnapshot.objects.get(organisation=cast.org_a)
+    assert (snapshot_.records_total, snapshot_.records_from_hub) == (1, 1)
+
+
+def test_the_hubs_figure_of_a_ringgold_or_grid_member_counts_rows_naming_that_identifier(cast, search):
+    ringgold = f.MembershipFactory(organisation=f.OrganisationFactory(
+        consortium=cast.consortium_a, ror_id="", ringgold_id="12345")).organisation
+    grid = f.MembershipFactory(organisation=f.OrganisationFactory(
+        consortium=cast.consortium_a, ror_id="", grid_id="grid.1234.5")).organisation
+    search.answers = {'ringgold-org-id:"12345"': 9, 'grid-org-id:"grid.1234.5"': 9}
+    in_orcid(ringgold, f.valid_orcid(1), identifier="12345", source="RINGGOLD")
+    in_orcid(ringgold, f.valid_orcid(2), identifier="54321", source="RINGGOLD")
+    in_orcid(grid, f.valid_orcid(3), identifier="grid.1234.5", source="GRID")
+    in_orcid(grid, f.valid_orcid(4), identifier="grid.1234.5", source="RINGGOLD")
+
+    services.refresh_adoption(today=DAY, organisation_ids=[ringgold.pk, grid.pk])
+
+    assert dict(AdoptionSnapshot.objects.values_list("organisation_id", "records_from_hub")) == {
+        ringgold.pk: 1, grid.pk: 1}
 
 
 def test_search_queries_quote_the_identifier():

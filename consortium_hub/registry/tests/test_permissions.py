@@ -21,7 +21,7 @@ from consortium_hub.core.email import deliver_email, email_delivered
 from consortium_hub.core.models_email import EmailLog
 from consortium_hub.core.testing import factories as f
 from consortium_hub.registry.client import ErrorKind, OrcidApiError, TokenGrant
-from consortium_hub.registry.models import Affiliation, OrcidGrant, PermissionLink, RegistryClient
+from consortium_hub.registry.models import Affiliation, OrcidApiCall, OrcidGrant, PermissionLink, RegistryClient
 from consortium_hub.registry.services import permissions as services
 from consortium_hub.registry.views import permission as views
 from orcid_emulator import Client, EmulatorServer
@@ -567,3 +567,181 @@ def test_a_replayed_code_is_refused_by_orcid_and_changes_nothing(cast, client, e
     assert response.status_code == 502
     assert not OrcidGrant.objects.exists()
     assert services.resolve_link(services.link_token(link)) == link
+    # The refused exchange is in the call log like every other call to ORCID.
+    assert list(OrcidApiCall.objects.values_list("organisation_id", "method", "path", "status_code")) == [
+        (cast.org_a.pk, "POST", "/oauth/token", 400)]
+
+
+# --- The call log and single use while ORCID answers ----------------------------------------------------
+
+class LoggingFailingClient(FakeClient):
+    """Logs its call the way OrcidClient does (a row per call, written as it happens), then fails."""
+
+    def exchange_code(self, code, redirect_uri):
+        self.exchanged.append((code, redirect_uri))
+        OrcidApiCall.objects.create(organisation_id=self.organisation_id, method="POST", path="/oauth/token",
+                                    status_code=400, error_code="invalid_grant")
+        raise OrcidApiError(ErrorKind.INVALID, status=400, error_code="invalid_grant")
+
+
+def test_a_failed_exchange_stays_in_the_call_log(cast, django_capture_on_commit_callbacks, schedule_writes):
+    row(cast.org_a)
+    link = ask(cast, django_capture_on_commit_callbacks)
+    failing = LoggingFailingClient()
+    failing.organisation_id = cast.org_a.pk
+    with mock.patch.object(services, "client_for_organisation", return_value=failing), \
+            pytest.raises(OrcidApiError):
+        services.complete_grant(link=link, code="STALE", redirect_uri=CALLBACK)
+
+    assert OrcidApiCall.objects.filter(organisation=cast.org_a, path="/oauth/token", status_code=400).count() == 1
+    # The link is free again for the researcher's next try.
+    assert PermissionLink.objects.get(pk=link.pk).used_at is None
+    assert services.resolve_link(services.link_token(link)) == link
+
+
+def test_a_second_click_while_orcid_answers_the_first_finds_the_link_in_use(
+        cast, django_capture_on_commit_callbacks, schedule_writes):
+    row(cast.org_a)
+    link = ask(cast, django_capture_on_commit_callbacks)
+    token = services.link_token(link)
+    meanwhile = []
+
+    class SlowOrcid(FakeClient):
+        def exchange_code(self, code, redirect_uri):
+            if not meanwhile:
+                # The double submit arrives while ORCID is still answering the first request.
+                for name, attempt in (
+                        ("grant", lambda: services.complete_grant(link=link, code="SECOND", redirect_uri=CALLBACK)),
+                        ("deny", lambda: services.deny_grant(link=link)),
+                        ("open", lambda: services.resolve_link(token))):
+                    try:
+                        attempt()
+                        meanwhile.append((name, "went through"))
+                    except services.PermissionLinkError as problem:
+                        meanwhile.append((name, type(problem).__name__))
+            return super().exchange_code(code, redirect_uri)
+
+    slow = SlowOrcid()
+    with mock.patch.object(services, "client_for_organisation", return_value=slow):
+        grant = services.complete_grant(link=link, code="FIRST", redirect_uri=CALLBACK)
+
+    assert meanwhile == [("grant", "UsedLink"), ("deny", "UsedLink"), ("open", "UsedLink")]
+    assert [code for code, _uri in slow.exchanged] == ["FIRST"]
+    assert OrcidGrant.objects.get().access_token == "access-FIRST" and grant.status == OrcidGrant.Status.GRANTED
+    assert PermissionLink.objects.get(pk=link.pk).status == PermissionLink.Status.USED
+
+
+def test_a_claim_left_by_a_request_that_died_frees_the_link_after_a_while(
+        cast, django_capture_on_commit_callbacks, orcid_client, schedule_writes):
+    row(cast.org_a)
+    link = ask(cast, django_capture_on_commit_callbacks)
+    token = services.link_token(link)
+    PermissionLink.objects.filter(pk=link.pk).update(used_at=timezone.now())
+    with pytest.raises(services.UsedLink):
+        services.resolve_link(token)
+
+    long_ago = timezone.now() - timezone.timedelta(seconds=services.CLAIM_SECONDS + 1)
+    PermissionLink.objects.filter(pk=link.pk).update(used_at=long_ago)
+    assert services.resolve_link(token) == link
+    services.complete_grant(link=link, code="AGAIN", redirect_uri=CALLBACK)
+    assert OrcidGrant.objects.get().access_token == "access-AGAIN"
+
+
+def test_a_failed_store_after_the_exchange_frees_the_link(cast, django_capture_on_commit_callbacks, schedule_writes):
+    row(cast.org_a)
+    link = ask(cast, django_capture_on_commit_callbacks)
+    nameless = FakeClient(orcid="")
+    with mock.patch.object(services, "client_for_organisation", return_value=nameless), \
+            pytest.raises(OrcidApiError):
+        services.complete_grant(link=link, code="X", redirect_uri=CALLBACK)
+    assert not OrcidGrant.objects.exists()
+    assert services.resolve_link(services.link_token(link)) == link
+
+
+# --- A researcher who already granted access ------------------------------------------------------------
+
+def _granted(organisation, email=EMAIL, orcid_id=ORCID_ID):
+    return OrcidGrant.objects.create(organisation=organisation, email=email, status=OrcidGrant.Status.GRANTED,
+                                     orcid_id=orcid_id, access_token="working-token", refresh_token="working-refresh",
+                                     granted_at=timezone.now())
+
+
+def test_asking_someone_who_granted_access_sends_nothing_and_hands_their_rows_to_the_writer(
+        cast, django_capture_on_commit_callbacks, schedule_writes):
+    # Asked about before the grant was stored (e.g. an upload racing the researcher's consent).
+    failed = row(cast.org_a, status=Status.NOTIFICATION_FAILED)
+    queued = row(cast.org_a, status=Status.PENDING)
+    _granted(cast.org_a)
+
+    assert ask(cast, django_capture_on_commit_callbacks) is None
+
+    assert mail.outbox == [] and not PermissionLink.objects.exists()
+    assert (Affiliation.objects.get(pk=failed.pk).status, Affiliation.objects.get(pk=failed.pk).orcid_id) == (
+        Status.PENDING, ORCID_ID)
+    assert Affiliation.objects.get(pk=queued.pk).status == Status.PENDING
+    schedule_writes.assert_called_once_with(organisation_id=cast.org_a.pk)
+    grant = OrcidGrant.objects.get()
+    assert (grant.status, grant.access_token) == (OrcidGrant.Status.GRANTED, "working-token")
+
+
+def test_declining_through_an_old_link_keeps_a_working_grant(cast, django_capture_on_commit_callbacks,
+                                                             orcid_client, schedule_writes):
+    written = row(cast.org_a)
+    old = ask(cast, django_capture_on_commit_callbacks)
+    # Its email failed; the member forwarded it by hand later, and a fresh link went out meanwhile.
+    PermissionLink.objects.filter(pk=old.pk).update(status=PermissionLink.Status.FAILED)
+    fresh = ask(cast, django_capture_on_commit_callbacks)
+    services.complete_grant(link=fresh, code="GOOD", redirect_uri=CALLBACK)
+    # A row asked about again before the grant reached it: it must not wait for an answer that never comes.
+    late = row(cast.org_a, status=Status.NOTIFICATION_SENT)
+    schedule_writes.reset_mock()
+
+    services.deny_grant(link=old)
+
+    grant = OrcidGrant.objects.get()
+    assert (grant.status, grant.access_token, grant.refresh_token) == (
+        OrcidGrant.Status.GRANTED, "access-GOOD", "refresh-GOOD")
+    assert Affiliation.objects.get(pk=written.pk).status == Status.PENDING
+    assert (Affiliation.objects.get(pk=late.pk).status, Affiliation.objects.get(pk=late.pk).orcid_id) == (
+        Status.PENDING, ORCID_ID)
+    assert PermissionLink.objects.get(pk=old.pk).status == PermissionLink.Status.USED
+    schedule_writes.assert_called_once_with(organisation_id=cast.org_a.pk)
+
+
+def test_a_row_the_member_asked_to_delete_stays_pending_delete_when_access_comes_back(
+        cast, django_capture_on_commit_callbacks, orcid_client, schedule_writes):
+    waiting = row(cast.org_a, status=Status.USER_REVOKED_ACCESS, put_code="2001", orcid_id=ORCID_ID)
+    # Deleted by the member while the hub had no access: it waits for a grant to be deleted from the record.
+    to_delete = row(cast.org_a, status=Status.PENDING_DELETE, put_code="2002", orcid_id=ORCID_ID, attempts=4,
+                    next_attempt_at=timezone.now() + timezone.timedelta(hours=6), orcid_error="no access")
+    elsewhere = row(cast.org_a, status=Status.PENDING_DELETE, put_code="2003", orcid_id=OTHER_ORCID_ID)
+    OrcidGrant.objects.create(organisation=cast.org_a, email=EMAIL, status=OrcidGrant.Status.REVOKED,
+                              orcid_id=ORCID_ID)
+    link = ask(cast, django_capture_on_commit_callbacks)
+
+    services.complete_grant(link=link, code="BACK", redirect_uri=CALLBACK)
+
+    states = {r.pk: (r.status, r.put_code, r.orcid_id, r.attempts, r.next_attempt_at)
+              for r in Affiliation.objects.all()}
+    assert states[waiting.pk] == (Status.PENDING_UPDATE, "2001", ORCID_ID, 0, None)
+    # Deleted as soon as the writer comes round, under the new grant.
+    assert states[to_delete.pk] == (Status.PENDING_DELETE, "2002", ORCID_ID, 0, None)
+    # Its put-code belongs to another record, which this grant cannot touch.
+    assert states[elsewhere.pk][:3] == (Status.PENDING_DELETE, "2003", OTHER_ORCID_ID)
+
+
+@pytest.mark.urls("consortium_hub.urls")
+def test_sending_a_new_link_to_someone_who_granted_access_sends_none(cast, client_for,
+                                                                     django_capture_on_commit_callbacks):
+    failed = PermissionLink.objects.create(organisation=cast.org_a, email=EMAIL, token_hash="old-nonce",
+                                           status=PermissionLink.Status.FAILED,
+                                           expires_at=timezone.now() + timezone.timedelta(days=3))
+    _granted(cast.org_a)
+    client = client_for(cast["member_contact_a"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(f"/registry/permission-links/{failed.pk}/resend/", follow=True)
+
+    assert done.status_code == 200
+    assert "already granted" in done.content.decode()
+    assert mail.outbox == [] and list(PermissionLink.objects.all()) == [failed]

@@ -51,12 +51,16 @@ class PermissionLinkList(ListPage):
 @login_required
 @require_POST
 def link_resend(request: HttpRequest, pk: int) -> HttpResponse:
-    """A new link to the same address (the service mails it); a link still on its way is not doubled."""
+    """A new link to the same address (the service mails it); a link still on its way is not doubled, and a
+    researcher who has granted access already is not asked again."""
     old = get_for_user_or_404(request.user, selectors.permission_link_list(user=request.user), CHANGE, pk=pk)
     asked_at = timezone.now()
     link = permissions.request_permission(organisation=old.organisation, email=old.email, language=old.language,
                                           created_by=request.user)
-    if link.created_at < asked_at:
+    if link is None:
+        messages.info(request, _("%(email)s has already granted access to this organisation; no link was "
+                                 "sent.") % {"email": old.email})
+    elif link.created_at < asked_at:
         messages.info(request, _("A link to %(email)s is still on its way and has not expired; no new link was "
                                  "sent.") % {"email": old.email})
     else:
