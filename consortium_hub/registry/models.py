@@ -346,3 +346,20 @@ class AdoptionSnapshot(DomainModel):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} {self.taken_on}: {self.records_total}"
+
+
+class WriterLease(models.Model):
+    """Which worker writes for an ORCID client id, until when (one row per client id; see services/sync.py).
+
+    A plain model, not a `DomainModel`: it is coordination, not data anyone edits or answers for. It is
+    rewritten by conditional UPDATEs at the start and end of every writer run, which the audit receiver
+    (it hooks `save()`) would not see, and whose change records would only bury the log in noise.
+    """
+
+    client_id = models.CharField(max_length=64, unique=True)
+    # A random token naming the run that holds the lease: only that run can release it.
+    holder = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.client_id} held by {self.holder} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -1,5 +1,8 @@
-"""The upload summary: once every row of an upload has left the pending states, its uploader is told
+"""The upload summary: once the writer owes no row of an upload anything more, its uploader is told
 how many rows ended in each status, with a link to the upload's page (sent once, whoever finishes last).
+
+Rows that wait for a researcher's permission (no granted grant: never given, or revoked) count as
+settled even in a pending state: only the researcher can move them on, and that may never happen.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from consortium_hub.core.email import send_templated_email
 from consortium_hub.jobs.queue import once
 from consortium_hub.registry.models import Affiliation, AffiliationUpload
 from consortium_hub.registry.selectors.affiliations import status_summary
-from consortium_hub.registry.services.sync import PENDING_STATES
+from consortium_hub.registry.services.sync import owed_rows
 
 UPLOAD_URL_NAME = "registry:upload_detail"
 TEMPLATE = "registry/email/upload_summary"
 
 
 def upload_finished(upload_id: int) -> bool:
-    return not Affiliation.objects.filter(upload_id=upload_id, status__in=PENDING_STATES).exists()
+    """True once the writer owes none of the upload's rows an outcome (see `sync.owed_rows`)."""
+    return not owed_rows().filter(upload_id=upload_id).exists()
 
 
 @transaction.atomic

@@ -15,11 +15,19 @@ of a second POST. A row that holds a put-code is only ever updated or deleted.
 
 One writer per client
 ---------------------
-A lease in the job queue's storage (SQLite or Redis, whichever the queue uses) lets one worker write
-for a client at a time, which is what keeps the client's rate within ORCID's limit across processes
-(inside the process, `client.RateLimiter` spaces the calls). The lease expires, so a worker killed
-outright does not stop its client for good. Exactly-once does not depend on the lease: the claim
-above is a compare-and-set in the database.
+A lease (`WriterLease`, one database row per client id) lets one worker write for a client at a time,
+which is what keeps the client's rate within ORCID's limit across processes (inside the process,
+`client.RateLimiter` spaces the calls). The lease expires, so a worker killed outright does not stop its
+client for good. Taking it is a single conditional UPDATE of an expired row, or an INSERT that the unique
+client id refuses to a second worker: the database decides, so two workers can never both hold it.
+Exactly-once does not depend on the lease: the claim above is a compare-and-set in the database.
+
+Rows waiting for the researcher
+-------------------------------
+Without a granted grant the hub may not touch a record, so such rows keep their status — a pending
+delete stays pending (the member's request is kept and carried out once access is granted again) — and
+are not worked on. They are settled as far as the upload summary goes: they wait for the researcher,
+not for the writer (`owed_rows`).
 """
 
 from __future__ import annotations
@@ -33,14 +41,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
+from consortium_hub.core.crypto import decrypt
 from consortium_hub.directory.models import Organisation
-from consortium_hub.jobs.queue import enqueue, huey
+from consortium_hub.jobs.queue import enqueue
 from consortium_hub.registry.client import ErrorKind, OrcidApiError, OrcidClient, client_for_organisation
-from consortium_hub.registry.models import Affiliation, OrcidGrant
+from consortium_hub.registry.models import Affiliation, OrcidGrant, WriterLease
 from consortium_hub.registry.payload import affiliation_body, summary_matches_row
 
 Status = Affiliation.Status
@@ -55,6 +65,10 @@ RETRY_MAX_SECONDS = 6 * 60 * 60
 # After this many failed attempts (about 8½ hours of backoff) a row is reported as an error.
 MAX_ATTEMPTS = 10
 LEASE_MARGIN_SECONDS = 60
+
+# What a row says when its grant's token was stored under an encryption key that is no longer configured.
+UNREADABLE_TOKEN_MESSAGE = ("The stored ORCID token cannot be decrypted (its encryption key is no longer "
+                            "configured): ask the researcher to grant access again.")
 
 ADD, UPDATE, DELETE = "add", "update", "delete"
 ERROR_STATUS = {ADD: Status.ERROR_ADDING, UPDATE: Status.ERROR_UPDATING, DELETE: Status.ERROR_DELETING}
@@ -103,52 +117,61 @@ def _sharing_client(client_id: str) -> Q:
 
 
 def _granted() -> QuerySet[OrcidGrant]:
+    # A grant without an ORCID iD names no record to write to: its rows wait like rows without a grant.
     return OrcidGrant.objects.filter(organisation=OuterRef("organisation"), email__iexact=OuterRef("email"),
-                                     status=OrcidGrant.Status.GRANTED)
+                                     status=OrcidGrant.Status.GRANTED).exclude(orcid_id="")
 
 
-def due_rows(*, now: dt.datetime) -> QuerySet[Affiliation]:
-    """Rows the writer can act on now, each annotated with its granted grant's id (`grant_id`).
+def owed_rows() -> QuerySet[Affiliation]:
+    """Rows the writer still owes an outcome (now or after a backoff), annotated with their granted
+    grant's id (`grant_id`).
 
-    A pending delete of a row that never reached ORCID needs no grant: it is simply marked deleted.
+    Pending rows of researchers who have not granted access (or revoked it) are not owed: they wait for
+    the researcher. A pending delete of a row that never reached ORCID needs no grant: the writer simply
+    marks it deleted.
     """
-    stale_before = now - dt.timedelta(seconds=stale_claim_seconds())
     return (Affiliation.objects.filter(status__in=PENDING_STATES)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .filter(Q(write_started_at__isnull=True) | Q(write_started_at__lte=stale_before))
             .annotate(grant_id=Subquery(_granted().values("pk")[:1]))
             .filter(Q(grant_id__isnull=False)
                     | Q(status=Status.PENDING_DELETE, put_code="", write_started_at__isnull=True)))
 
 
+def due_rows(*, now: dt.datetime) -> QuerySet[Affiliation]:
+    """Owed rows the writer can act on now (see `owed_rows`)."""
+    stale_before = now - dt.timedelta(seconds=stale_claim_seconds())
+    return (owed_rows()
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .filter(Q(write_started_at__isnull=True) | Q(write_started_at__lte=stale_before)))
+
+
 # --- The lease ------------------------------------------------------------------------------------------
 
-def _lease_key(client_id: str) -> str:
-    return f"registry-writer:{client_id}"
-
-
 def acquire_lease(client_id: str, seconds: float) -> str | None:
-    """Hold the writer's lease for `client_id` for `seconds`; returns the holder token, or None if taken."""
-    key = _lease_key(client_id)
-    token = f"{time.time() + seconds:.3f}:{uuid.uuid4().hex}"
-    if huey.put_if_empty(key, token):
+    """Hold the writer's lease for `client_id` for `seconds`; returns the holder token, or None if taken.
+
+    Each step is one statement the database carries out atomically: taking over an expired lease is an
+    UPDATE conditional on its expiry (of two workers, the second finds it no longer expired: PostgreSQL
+    re-checks the condition once the first one's row lock is released, SQLite runs one writer at a time),
+    and a first lease is an INSERT that the unique client id refuses to all but one. Wall-clock time
+    (not the writer's injectable clock): the lease is shared with other processes.
+    """
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    expires_at = now + dt.timedelta(seconds=seconds)
+    if WriterLease.objects.filter(client_id=client_id, expires_at__lte=now).update(holder=token,
+                                                                                   expires_at=expires_at):
         return token
-    held = huey.get(key, peek=True)
-    if held is not None and float(str(held).split(":", 1)[0]) > time.time():
-        return None
-    # The holder outlived its lease (killed without releasing it). Take the lease only if what we remove
-    # is that stale value; anything else was a live worker's, and goes back.
-    removed = huey.get(key)
-    if removed is not None and removed != held:
-        huey.put_if_empty(key, removed)
-        return None
-    return token if huey.put_if_empty(key, token) else None
+    try:
+        with transaction.atomic():
+            WriterLease.objects.create(client_id=client_id, holder=token, expires_at=expires_at)
+    except IntegrityError:
+        return None  # held, and not expired when we looked
+    return token
 
 
 def release_lease(client_id: str, token: str) -> None:
-    key = _lease_key(client_id)
-    if huey.get(key, peek=True) == token:
-        huey.delete(key)
+    """Give the lease up, if `token` still holds it (a worker that outlived its lease frees nothing)."""
+    WriterLease.objects.filter(client_id=client_id, holder=token).delete()
 
 
 # --- The writer -----------------------------------------------------------------------------------------
@@ -175,6 +198,7 @@ class _Run:
     clock: Callable[[], dt.datetime]
     result: WriterResult
     revoked_grants: set[int] = field(default_factory=set)
+    unreadable_grants: set[int] = field(default_factory=set)  # tokens that cannot be decrypted
     uploads: set[int] = field(default_factory=set)
     claims: dict[int, dt.datetime] = field(default_factory=dict)  # row → its claim in this group
     sent: set[int] = field(default_factory=set)  # rows whose POST left in this group
@@ -209,7 +233,7 @@ def run_writer(*, organisation_id: int, time_budget_seconds: float = 50, batch_s
                 if not batch:
                     break
                 last_pk = batch[-1].pk
-                grants = OrcidGrant.objects.in_bulk([row.grant_id for row in batch if row.grant_id])
+                grants = _load_grants({row.grant_id for row in batch if row.grant_id}, run)
                 for start in range(0, len(batch), WRITE_GROUP):
                     _write_group(batch[start:start + WRITE_GROUP], grants, run, deadline, monotonic)
                     if result.more_due:
@@ -266,8 +290,30 @@ def _finish_uploads(run: _Run) -> None:
     run.uploads.clear()
 
 
-def _will_add(row: Affiliation, grants: dict[int, OrcidGrant]) -> bool:
-    return not row.put_code and row.status != Status.PENDING_DELETE and row.grant_id in grants
+def _load_grants(grant_ids: set[int], run: _Run) -> dict[int, OrcidGrant]:
+    """The batch's grants by id, access tokens decrypted one grant at a time.
+
+    The ORM would decrypt every token as the grants are read, and one token stored under a key that is
+    no longer configured would then stop the whole run, for every organisation sharing the client.
+    Read as ciphertext instead, such a grant is only noted (`run.unreadable_grants`) and its rows fail
+    on their own. Refresh tokens are not needed here, and not read.
+    """
+    grants = (OrcidGrant.objects.filter(pk__in=grant_ids).defer("access_token", "refresh_token")
+              .annotate(stored_access_token=Cast("access_token", output_field=TextField())))
+    loaded: dict[int, OrcidGrant] = {}
+    for grant in grants:
+        try:
+            grant.access_token = decrypt(grant.stored_access_token) if grant.stored_access_token else ""
+        except ValueError:
+            run.unreadable_grants.add(grant.pk)
+            grant.access_token = ""
+        loaded[grant.pk] = grant
+    return loaded
+
+
+def _will_add(row: Affiliation, grants: dict[int, OrcidGrant], run: _Run) -> bool:
+    return (not row.put_code and row.status != Status.PENDING_DELETE and row.grant_id in grants
+            and row.grant_id not in run.unreadable_grants)
 
 
 def _claim(rows: list[Affiliation], grants: dict[int, OrcidGrant], run: _Run) -> None:
@@ -276,7 +322,7 @@ def _claim(rows: list[Affiliation], grants: dict[int, OrcidGrant], run: _Run) ->
     A compare-and-set: a row changed since it was read (given a put-code, or claimed afresh by a worker
     that took over a lease) is not claimed, and not added by this run.
     """
-    candidates = [row.pk for row in rows if _will_add(row, grants)]
+    candidates = [row.pk for row in rows if _will_add(row, grants, run)]
     run.claims.clear()
     run.sent.clear()
     if not candidates:
@@ -315,6 +361,10 @@ def _work_on(row: Affiliation, grant: OrcidGrant | None, run: _Run) -> None:
         operation = DELETE
     else:
         operation = UPDATE if row.put_code else ADD
+    if grant.pk in run.unreadable_grants:
+        # Nothing can be sent for this researcher; a claim stays for reconciling once access is regranted.
+        _store(row, run, status=ERROR_STATUS[operation], orcid_error=UNREADABLE_TOKEN_MESSAGE, next_attempt_at=None)
+        return
     if operation == ADD and row.pk not in run.claims:
         return  # someone changed the row since it was read; a later run sees it as it is now
     # A claim whose POST may or may not have reached ORCID; it stays until the record has been read.
@@ -353,7 +403,26 @@ def _work_on(row: Affiliation, grant: OrcidGrant | None, run: _Run) -> None:
     except OrcidApiError as exc:
         if operation == ADD and exc.kind is ErrorKind.UNAVAILABLE and row.pk in run.sent:
             unresolved_claim = row.write_started_at  # the POST may have arrived without its answer
+        if operation == UPDATE and exc.kind is ErrorKind.RECORD_NOT_FOUND:
+            try:
+                _item_gone(row, grant, client, exc, run)
+                return
+            except OrcidApiError as record_exc:
+                exc = record_exc  # the record itself is gone (or could not be read now: as if the PUT failed)
         _record_failure(row, grant, exc, operation, run, keep_claim=unresolved_claim)
+
+
+def _item_gone(row: Affiliation, grant: OrcidGrant, client: OrcidClient, exc: OrcidApiError, run: _Run) -> None:
+    """A PUT answered 404: the put-code, or the whole record, is gone. ORCID says 9016 for both, so the
+    record's section is read to tell them apart (raising if that read fails too).
+
+    The record is still there, so the researcher removed the item: the row says so ("user deleted"), and
+    its put-code is dropped, since it names nothing any more and a later edit by the member would only
+    meet the same 404; without it, that edit adds the affiliation anew.
+    """
+    client.list_affiliations(grant.orcid_id, grant.access_token, row.section)
+    _store(row, run, status=Status.USER_DELETED, put_code="", write_started_at=None,
+           orcid_error=exc.developer_message, next_attempt_at=None)
 
 
 def _reconcile(row: Affiliation, grant: OrcidGrant, client: OrcidClient) -> str:
@@ -392,7 +461,11 @@ def _record_failure(row: Affiliation, grant: OrcidGrant, exc: OrcidApiError, ope
 
 
 def _revoke_grant(grant: OrcidGrant, run: _Run) -> None:
-    """ORCID no longer honours the researcher's token: the grant is revoked and every live row says so."""
+    """ORCID no longer honours the researcher's token: the grant is revoked and every live row says so.
+
+    Except pending deletes: the member's request stands, and is carried out if the researcher grants
+    access again (marked "revoked", it would be released as an update, putting the item back).
+    """
     now = run.clock()
     run.revoked_grants.add(grant.pk)
     run.result.grants_revoked += 1
@@ -403,7 +476,8 @@ def _revoke_grant(grant: OrcidGrant, run: _Run) -> None:
         grant.save(update_fields=["status", "revoked_at", "updated_at"])
         rows = (Affiliation.objects.select_for_update(of=("self",)).select_related("organisation__consortium")
                 .filter(organisation_id=grant.organisation_id, email__iexact=grant.email)
-                .exclude(status__in=(*NOT_LIVE_STATES, Status.USER_REVOKED_ACCESS)).order_by("pk"))
+                .exclude(status__in=(*NOT_LIVE_STATES, Status.USER_REVOKED_ACCESS, Status.PENDING_DELETE))
+                .order_by("pk"))
         for row in rows:
             # A claim stays: if the access comes back, the row is reconciled before it is added again.
             row.status = Status.USER_REVOKED_ACCESS

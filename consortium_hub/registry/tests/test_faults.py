@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.fernet import Fernet
 
 from consortium_hub.core.testing.factories import OrganisationFactory, valid_ror
 from consortium_hub.registry import client as client_module
@@ -305,3 +306,30 @@ def test_a_revoked_grant_during_retries_keeps_the_claim_for_later(orcid, clock):
     # If the researcher grants access again, the row is reconciled before anything is added.
     assert row.status == Status.USER_REVOKED_ACCESS and row.write_started_at is not None
     assert items(orcid, grant) == []
+
+
+def test_a_token_that_cannot_be_decrypted_stops_only_its_own_rows(orcid, clock, settings):
+    retired_key, current_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    first, second = OrganisationFactory(), OrganisationFactory()  # two consortia, both on the hub's client
+    settings.FIELD_ENCRYPTION_KEYS = [retired_key]
+    lost = researcher(orcid, first)
+    settings.FIELD_ENCRYPTION_KEYS = [current_key]  # the operator dropped the key the token was stored with
+    fine = researcher(orcid, second)
+    added = make_row(first, lost.email)
+    edited = make_row(first, lost.email, status=Status.PENDING_UPDATE, put_code="101")
+    removed = make_row(first, lost.email, status=Status.PENDING_DELETE, put_code="102")
+    other = make_row(second, fine.email)
+
+    result = write(first, clock)
+
+    added, edited, removed, other = refreshed(added, edited, removed, other)
+    assert [row.status for row in (added, edited, removed)] == [
+        Status.ERROR_ADDING, Status.ERROR_UPDATING, Status.ERROR_DELETING]
+    for row in (added, edited, removed):
+        assert row.orcid_error == sync.UNREADABLE_TOKEN_MESSAGE
+        assert "grant access again" in row.orcid_error
+    assert (added.put_code, edited.put_code, removed.put_code) == ("", "101", "102")
+    assert other.status == Status.IN_ORCID and len(items(orcid, fine)) == 1
+    assert items(orcid, lost) == [] and not OrcidApiCall.objects.filter(organisation=first).exists()
+    assert result.outcomes == {Status.IN_ORCID: 1, Status.ERROR_ADDING: 1, Status.ERROR_UPDATING: 1,
+                               Status.ERROR_DELETING: 1}

@@ -9,21 +9,29 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from consortium_hub.audit.models import ChangeRecord
 from consortium_hub.core.testing.factories import ConsortiumFactory, OrganisationFactory, UserFactory, valid_ror
 from consortium_hub.registry import client as client_module
-from consortium_hub.registry.models import Affiliation, AffiliationUpload, OrcidApiCall, OrcidGrant, RegistryClient
-from consortium_hub.registry.services import sync
+from consortium_hub.registry.models import (
+    Affiliation,
+    AffiliationUpload,
+    OrcidApiCall,
+    OrcidGrant,
+    RegistryClient,
+    WriterLease,
+)
+from consortium_hub.registry.services import summary, sync
 from orcid_emulator import Client, EmulatorServer, SigningKey
 
 pytestmark = pytest.mark.django_db
@@ -210,7 +218,51 @@ def test_an_item_the_researcher_removed_is_reported_on_update_and_done_on_delete
 
     edited, removed = refreshed(edited, removed)
     assert edited.status == Status.USER_DELETED and "put-code" in edited.orcid_error
+    # The record is still there (the writer looked): the put-code named the item the researcher removed.
+    assert edited.put_code == ""
     assert removed.status == Status.DELETED
+
+
+def test_a_row_edited_after_the_researcher_removed_its_item_is_added_again(orcid, clock):
+    organisation = OrganisationFactory()
+    grant = researcher(orcid, organisation)
+    row = make_row(organisation, grant.email)
+    write(organisation, clock)
+    row.refresh_from_db()
+    orcid.state.delete_affiliation(grant.orcid_id, "employment", int(row.put_code), client_id=CLIENT_ID)
+    row.status = Status.PENDING_UPDATE
+    row.save()
+    write(organisation, clock)
+    row.refresh_from_db()
+    assert (row.status, row.put_code) == (Status.USER_DELETED, "")
+
+    # The member edits the row again: as services/affiliations.py does, a row without a put-code is pending.
+    row.role_title, row.status = "Reader", Status.PENDING
+    row.save()
+    write(organisation, clock)
+
+    row.refresh_from_db()
+    (item,) = items(orcid, grant)
+    assert (row.status, row.put_code) == (Status.IN_ORCID, str(item.put_code))
+    assert item.to_dict()["fields"]["role-title"] == "Reader"
+
+
+def test_an_update_to_a_deleted_record_is_user_deleted_and_keeps_its_put_code(orcid, clock):
+    organisation = OrganisationFactory()
+    grant = researcher(orcid, organisation)
+    row = make_row(organisation, grant.email)
+    write(organisation, clock)
+    row.refresh_from_db()
+    put_code = row.put_code
+    orcid.state.delete_record(grant.orcid_id)
+    row.status = Status.PENDING_UPDATE
+    row.save()
+
+    write(organisation, clock)
+
+    row.refresh_from_db()
+    assert (row.status, row.put_code) == (Status.USER_DELETED, put_code)
+    assert grant.orcid_id in row.orcid_error  # ORCID's word on the record, from the record-level check
 
 
 def test_rows_without_permission_are_left_alone(orcid, clock):
@@ -239,6 +291,37 @@ def test_the_grant_is_found_whatever_the_case_of_the_email(orcid, clock):
 
 
 # --- The researcher's side: revoked, deactivated, deleted -----------------------------------------------
+
+def test_a_revoked_token_keeps_pending_deletes_which_are_sent_after_a_new_grant(orcid, clock):
+    organisation = OrganisationFactory()
+    grant = researcher(orcid, organisation)
+    kept, removing = make_row(organisation, grant.email), make_row(organisation, grant.email)
+    write(organisation, clock)
+    removing.refresh_from_db()
+    removing.status = Status.PENDING_DELETE
+    removing.save()
+    orcid.state.revoke_grants(grant.orcid_id)
+
+    result = write(organisation, clock)
+
+    grant.refresh_from_db()
+    kept, removing = refreshed(kept, removing)
+    assert grant.status == OrcidGrant.Status.REVOKED and result.grants_revoked == 1
+    assert kept.status == Status.USER_REVOKED_ACCESS
+    # The member asked for the item to go: that request waits for the researcher's permission.
+    assert removing.status == Status.PENDING_DELETE and removing.put_code
+    assert write(organisation, clock).processed == 0  # not due without a grant
+
+    token = orcid.state.issue_token(CLIENT_ID, grant.orcid_id, WRITE_SCOPES)
+    grant.status, grant.access_token = OrcidGrant.Status.GRANTED, token.access_token
+    grant.save()
+    write(organisation, clock)
+
+    assert refreshed(removing)[0].status == Status.DELETED
+    assert [str(item.put_code) for item in items(orcid, grant)] == [kept.put_code]
+    assert list(OrcidApiCall.objects.order_by("pk").values_list("method", flat=True)) == [
+        "POST", "POST", "DELETE", "DELETE"]
+
 
 def test_a_revoked_grant_marks_every_live_row_of_that_researcher(orcid, clock):
     organisation = OrganisationFactory()
@@ -355,6 +438,65 @@ def test_a_lease_its_holder_outlived_is_taken_over(orcid):
     sync.release_lease(CLIENT_ID, stale)  # a late release by the dead worker does not free the new lease
     assert sync.acquire_lease(CLIENT_ID, 60) is None
     sync.release_lease(CLIENT_ID, fresh)
+
+
+@pytest.mark.parametrize("cut_in", ["before", "after"])
+def test_a_stale_lease_goes_to_exactly_one_of_two_contenders(cut_in):
+    sync.acquire_lease(CLIENT_ID, -1)  # its worker was killed
+    taken: dict[str, str | None] = {}
+
+    def second_contender(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        """Runs a whole second acquisition just before (or after) the first contender's first statement."""
+        if "second" in taken:
+            return execute(sql, params, many, context)
+        taken["second"] = None
+        if cut_in == "before":
+            taken["second"] = sync.acquire_lease(CLIENT_ID, 60)
+            return execute(sql, params, many, context)
+        outcome = execute(sql, params, many, context)
+        taken["second"] = sync.acquire_lease(CLIENT_ID, 60)
+        return outcome
+
+    with connection.execute_wrapper(second_contender):
+        taken["first"] = sync.acquire_lease(CLIENT_ID, 60)
+
+    winners = [token for token in taken.values() if token is not None]
+    assert len(winners) == 1, taken
+    assert WriterLease.objects.get(client_id=CLIENT_ID).holder == winners[0]
+    sync.release_lease(CLIENT_ID, winners[0])
+    assert not WriterLease.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_stale_lease_goes_to_exactly_one_of_many_threads():
+    contenders = 8
+    for _ in range(20):  # the threads meet at a barrier; repeated, the interleavings differ
+        stale = sync.acquire_lease(CLIENT_ID, -1)
+        assert stale is not None
+        barrier = threading.Barrier(contenders)
+        tokens: list[str | None] = []
+        errors: list[BaseException] = []
+
+        def contend() -> None:
+            try:
+                barrier.wait(timeout=10)
+                tokens.append(sync.acquire_lease(CLIENT_ID, 60))
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
+                errors.append(exc)
+            finally:
+                connections.close_all()  # this thread's connection
+
+        threads = [threading.Thread(target=contend) for _ in range(contenders)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not errors and len(tokens) == contenders
+        winners = [token for token in tokens if token is not None]
+        assert len(winners) == 1, tokens
+        assert WriterLease.objects.get(client_id=CLIENT_ID).holder == winners[0]
+        sync.release_lease(CLIENT_ID, winners[0])
 
 
 def test_the_time_budget_stops_a_run_and_it_enqueues_itself(orcid, clock, django_capture_on_commit_callbacks):
@@ -486,6 +628,51 @@ def test_the_uploader_gets_one_summary_when_every_row_of_the_upload_is_done(orci
     assert "Notification sent: 1" in message.body and "5 rows" in message.body
     assert f"http://testserver/registry/uploads/{upload.pk}/" in message.body
     assert refreshed(waiting, slow)[1].status == Status.IN_ORCID
+
+
+def test_rows_waiting_for_the_researchers_permission_do_not_hold_back_the_summary(
+        orcid, clock, django_capture_on_commit_callbacks):
+    organisation = OrganisationFactory()
+    uploader = UserFactory(email="uploader@beta.example")
+    upload = AffiliationUpload.objects.create(organisation=organisation, filename="leavers.csv",
+                                              uploaded_by=uploader, applied_at=NOW)
+    granted = researcher(orcid, organisation)
+    gone = researcher(orcid, organisation)
+    interrupted = researcher(orcid, organisation)
+    # Written under a grant the researcher has since revoked; the member then asked for it to be deleted.
+    to_delete = make_row(organisation, gone.email, upload=upload, status=Status.PENDING_DELETE, put_code="4242",
+                         orcid_id=gone.orcid_id)
+    # A POST whose answer was lost, from before the researcher revoked access: its claim is long stale.
+    claimed = make_row(organisation, interrupted.email, upload=upload, status=Status.PENDING_RETRY,
+                       write_started_at=NOW - dt.timedelta(hours=1))
+    OrcidGrant.objects.filter(pk__in=[gone.pk, interrupted.pk]).update(status=OrcidGrant.Status.REVOKED)
+    written = make_row(organisation, granted.email, upload=upload)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = write(organisation, clock)
+
+    written, to_delete, claimed = refreshed(written, to_delete, claimed)
+    assert written.status == Status.IN_ORCID and result.processed == 1
+    # Nothing can be done without the researchers' permission; what the member asked for is kept.
+    assert (to_delete.status, to_delete.put_code) == (Status.PENDING_DELETE, "4242")
+    assert (claimed.status, claimed.write_started_at) == (Status.PENDING_RETRY, NOW - dt.timedelta(hours=1))
+    assert result.uploads_finished == [upload.pk]
+    (message,) = mail.outbox
+    assert "In ORCID: 1" in message.body and "Pending delete: 1" in message.body
+    assert "Pending retry: 1" in message.body
+
+
+def test_an_upload_waits_for_rows_the_writer_still_owes(orcid, clock):
+    organisation = OrganisationFactory()
+    upload = AffiliationUpload.objects.create(organisation=organisation, filename="x.csv", applied_at=NOW)
+    grant = researcher(orcid, organisation)
+    row = make_row(organisation, grant.email, upload=upload, status=Status.PENDING_UPDATE, put_code="77")
+    never_sent = make_row(organisation, "nobody@example.org", upload=upload, status=Status.PENDING_DELETE)
+    assert not summary.upload_finished(upload.pk)
+    Affiliation.objects.filter(pk=row.pk).update(status=Status.IN_ORCID)
+    assert not summary.upload_finished(upload.pk)  # the delete needs no grant: the writer will do it
+    Affiliation.objects.filter(pk=never_sent.pk).update(status=Status.DELETED)
+    assert summary.upload_finished(upload.pk)
 
 
 # --- Cost per row ---------------------------------------------------------------------------------------
