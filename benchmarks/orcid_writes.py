@@ -28,15 +28,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import backends  # noqa: E402  (beside this script)
 
 ROWS = int(os.environ.get("BENCH_ROWS", "600"))
 PG_DATABASE = "bench_orcid_writes"
@@ -58,29 +59,11 @@ def main() -> int:
 
 
 def run_child(label: str, extra_env: dict[str, str]) -> int:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CH_PRODUCTION", "DEBUG")}
-    env.update({"BENCH_CHILD": label, **extra_env})
-    print(f"\n=== {label} ===", flush=True)
-    return subprocess.call([sys.executable, __file__], env=env)
+    return backends.run_child(__file__, label, extra_env)
 
 
 def run_postgres(url: str) -> int:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin_url = urlunsplit(parts)
-    bench_url = urlunsplit(parts._replace(path=f"/{PG_DATABASE}"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
-        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-    try:
-        return run_child("postgres", {"DATABASE_URL": bench_url})
-    finally:
-        if os.environ.get("BENCH_KEEP") == "1":
-            print(f"Kept PostgreSQL database {PG_DATABASE}")
-        else:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+    return backends.run_postgres(__file__, url, PG_DATABASE)
 
 
 # --- The child: one database ---------------------------------------------------------------------------
