@@ -286,6 +286,7 @@ def holidays_in_year(country: str, subdivision: str, year: int) -> tuple[tuple[d
         language = "en_US" if not default_language.startswith("en") and "en_US" in supported else None
         entity = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=year, language=language)
     except NotImplementedError as exc:
+        # The `holidays` library signals a country it does not cover this way; callers expect ValueError.
         raise ValueError(str(exc)) from exc
     return tuple(sorted((day, name) for day, name in entity.items() if day.year == year))
 
